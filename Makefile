@@ -1,0 +1,69 @@
+# ChargeWatch — every target installs what it needs; `make` alone lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+# uv comes from the PATH, else from a private tools venv created on first use.
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+PROTO_OUT := libs/proto/src
+PROTOS := $(wildcard proto/chargewatch/v1/*.proto)
+service ?=
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: .tools/bin/uv uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+.PHONY: install
+install: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv) .venv/.synced ## Create .venv with every package and the dev tools (uv sync)
+
+.PHONY: lock
+lock: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv) ## Re-resolve uv.lock after changing a pyproject.toml
+	$(UV) lock
+
+.PHONY: proto
+proto: install ## Regenerate the Python code and type stubs from proto/
+	$(RUN) python -m tools.gen_proto $(PROTO_OUT)
+
+.PHONY: proto-check
+proto-check: install ## Fail when the generated code is stale
+	$(RUN) python -m tools.gen_proto --check $(PROTO_OUT)
+
+.PHONY: lint
+lint: install proto-check ## ruff, mypy and the proto freshness check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+.PHONY: fmt
+fmt: install ## Format and autofix with ruff
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+.PHONY: test
+test: install ## The whole suite: unit and integration (starts its own servers)
+	$(RUN) pytest tests $(if $(service),-k $(service))
+
+.PHONY: test-unit
+test-unit: install ## Unit tests only (no network)
+	$(RUN) pytest tests/unit
+
+.PHONY: run
+run: install ## The whole platform locally on the embedded defaults (Ctrl-C stops it)
+	$(RUN) chargewatch-dev run $(ARGS)
+
+.PHONY: bench
+bench: install ## Benchmarks; results go to bench/RESULTS.md
+	$(RUN) python -m bench
+
+.PHONY: clean
+clean: ## Remove the local run state (.run/)
+	rm -rf .run

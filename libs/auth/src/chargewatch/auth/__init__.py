@@ -1,0 +1,1 @@
+"""Validation of Keycloak-issued access tokens (JWKS cache, roles, tenant)."""

@@ -1,0 +1,1 @@
+"""AsyncMongoClient factory and index declarations."""

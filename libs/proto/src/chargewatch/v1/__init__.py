@@ -1,0 +1,1 @@
+"""Generated from proto/chargewatch/v1; do not edit."""

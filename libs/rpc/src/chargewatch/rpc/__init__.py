@@ -1,0 +1,1 @@
+"""gRPC server and client helpers: health, reflection, OpenTelemetry, deadlines, retries."""

@@ -1,0 +1,1 @@
+"""Service runtime: lifecycle, readiness, graceful drain."""

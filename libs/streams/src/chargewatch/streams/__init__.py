@@ -1,0 +1,1 @@
+"""Redis Streams event bus: publish and consume with consumer groups, XAUTOCLAIM and dead letters."""

@@ -1,0 +1,1 @@
+"""Authorization: driver tokens, station credentials, partner tokens, blocks."""

@@ -1,0 +1,1 @@
+"""OCPP gateway: charge point sessions, validation, station authentication, command routing."""

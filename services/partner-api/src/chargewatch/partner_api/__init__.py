@@ -1,0 +1,1 @@
+"""Public partner API and operations dashboard."""

@@ -1,0 +1,1 @@
+"""Security monitor: detection rules, anomalies, alerts, response."""

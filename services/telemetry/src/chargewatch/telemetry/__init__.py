@@ -1,0 +1,1 @@
+"""Telemetry: station registry, live state, meter values, sessions."""

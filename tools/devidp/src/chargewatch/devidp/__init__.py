@@ -1,0 +1,1 @@
+"""Development identity provider serving the Keycloak endpoints ChargeWatch uses."""
