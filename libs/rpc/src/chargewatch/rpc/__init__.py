@@ -1,1 +1,15 @@
-"""gRPC server and client helpers: health, reflection, OpenTelemetry, deadlines, retries."""
+"""gRPC helpers: a server with health, reflection and OpenTelemetry; client channels with deadlines and retries."""
+
+from chargewatch.rpc.client import DEFAULT_DEADLINE_SECONDS, client_channel, health_check, retry_service_config
+from chargewatch.rpc.errors import ServicerContext, not_implemented_yet
+from chargewatch.rpc.server import GrpcServer
+
+__all__ = [
+    "DEFAULT_DEADLINE_SECONDS",
+    "GrpcServer",
+    "ServicerContext",
+    "client_channel",
+    "health_check",
+    "not_implemented_yet",
+    "retry_service_config",
+]

@@ -1,1 +1,6 @@
-"""Service runtime: lifecycle, readiness, graceful drain."""
+"""The runtime every service's `__main__` wires: ops endpoints, gRPC server, readiness from
+dependency probes, background workers, and a graceful drain on SIGTERM."""
+
+from chargewatch.service.runtime import DependencyProbe, ServiceRuntime, Worker
+
+__all__ = ["DependencyProbe", "ServiceRuntime", "Worker"]

@@ -38,7 +38,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, host: str = "127.0.0.1", timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -92,6 +94,15 @@ class ManagedProcess:
         return self.log_path.read_text(errors="replace")
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this child when the process that started it dies, however it dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_process(
     name: str,
     argv: Sequence[str],
@@ -102,6 +113,7 @@ def start_process(
     ready: Callable[[], bool] | None = None,
     timeout: float = 30.0,
     cwd: Path | None = None,
+    die_with_parent: bool = True,
 ) -> ManagedProcess:
     """Start `argv` in a new session; wait until `port` accepts or `ready()` is true."""
     log_file: IO[bytes] | None = None
@@ -119,6 +131,7 @@ def start_process(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         cwd=cwd,
+        preexec_fn=_die_with_parent if die_with_parent and sys.platform == "linux" else None,  # noqa: PLW1509
     )
     managed = ManagedProcess(name, popen, port, log_path, log_file)
     try:
@@ -169,7 +182,9 @@ def mongo_store_command(port: int, data_dir: Path | None) -> list[str]:
     return [*base, "--host", "127.0.0.1", "--port", str(port), "--data-dir", db]
 
 
-def start_mongo_store(port: int | None = None, log_dir: Path | None = None, data_dir: Path | None = None) -> ManagedProcess:
+def start_mongo_store(
+    port: int | None = None, log_dir: Path | None = None, data_dir: Path | None = None
+) -> ManagedProcess:
     """The MongoDB-wire-compatible store (nx-27017 on SQLite) for local runs and tests."""
     port = port or free_port()
     argv = mongo_store_command(port, data_dir)

@@ -1,0 +1,274 @@
+"""The station registry and every connector's live state, in MongoDB.
+
+State is derived from event timestamps, never from arrival order: each write is conditional
+on the stored timestamp being older than the event's (ties broken by event id), so a
+redelivered or reordered event changes nothing it should not. Timestamps written with `$set`
+are epoch milliseconds and connectivity is a string: portable across MongoDB and the
+MongoDB-wire store used locally (which stores top-level `$set` datetimes as strings and
+booleans as integers; see tests/integration/telemetry/test_store_features.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from chargewatch.mongo import Document, IndexSpec
+from chargewatch.v1 import common_pb2, events_pb2
+
+log = logging.getLogger(__name__)
+
+STATIONS = "stations"
+STATUS_HISTORY = "status_history"
+ONLINE, OFFLINE = "online", "offline"
+
+
+def indexes(status_history_days: int) -> list[IndexSpec]:
+    return [
+        IndexSpec(STATIONS, [("tenant_id", 1)], name="by_tenant"),
+        IndexSpec(STATIONS, [("site_id", 1)], name="by_site"),
+        IndexSpec(STATIONS, [("statuses", 1)], name="by_status"),
+        IndexSpec(STATUS_HISTORY, [("station_id", 1), ("station_time", 1)], name="by_station_time"),
+        IndexSpec(
+            STATUS_HISTORY, [("received_time", 1)], name="ttl", expire_after_seconds=status_history_days * 86_400
+        ),
+    ]
+
+
+class TenantMismatch(Exception):
+    """The station is registered to another tenant."""
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def connector_key(evse_id: int, connector_id: int) -> str:
+    return f"{evse_id}-{connector_id}"
+
+
+def _newer(field: str, ms: int, event_id: str, id_field: str) -> dict[str, Any]:
+    """Match documents whose `field` is older than (ms, event_id), or absent."""
+    return {
+        "$or": [
+            {field: {"$exists": False}},
+            {field: {"$lt": ms}},
+            {field: ms, id_field: {"$lt": event_id}},
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class Registration:
+    station_id: str
+    tenant_id: str
+    site_id: str
+    security_profile: int
+    name: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class StationQuery:
+    tenant_id: str | None = None
+    site_id: str | None = None
+    status: int | None = None
+    online: bool | None = None
+    box: tuple[float, float, float, float] | None = None  # south, west, north, east
+    after_id: str | None = None
+    limit: int = 50
+
+
+class StationRegistry:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.stations = db[STATIONS]
+        self.history = db[STATUS_HISTORY]
+
+    # -- registration (from the partner API) ----------------------------------------------
+    async def register(self, registration: Registration) -> Document:
+        existing = await self.stations.find_one({"_id": registration.station_id}, {"tenant_id": 1})
+        if existing is not None and existing.get("tenant_id") not in (None, "", registration.tenant_id):
+            raise TenantMismatch(registration.station_id)
+        fields: Document = {
+            "tenant_id": registration.tenant_id,
+            "site_id": registration.site_id,
+            "security_profile": registration.security_profile,
+            "name": registration.name or registration.station_id,
+        }
+        if registration.latitude is not None and registration.longitude is not None:
+            fields["location"] = {"lat": registration.latitude, "lon": registration.longitude}
+        if existing is None:
+            try:
+                await self.stations.insert_one(
+                    {
+                        "_id": registration.station_id,
+                        **fields,
+                        "registered_ms": to_ms(datetime.now(UTC)),
+                        "connectivity": OFFLINE,
+                        "connectors": {},
+                        "statuses": [],
+                    }
+                )
+            except DuplicateKeyError:  # registered concurrently: fall through to the update
+                await self.stations.update_one({"_id": registration.station_id}, {"$set": fields})
+        else:
+            await self.stations.update_one({"_id": registration.station_id}, {"$set": fields})
+        document = await self.stations.find_one({"_id": registration.station_id})
+        assert document is not None
+        return document
+
+    # -- events (from the streams) --------------------------------------------------------
+    async def _ensure(self, envelope: events_pb2.EventEnvelope) -> None:
+        """Events can precede the registration in a replay: keep them on a stub document."""
+        try:
+            await self.stations.insert_one(
+                {
+                    "_id": envelope.station_id,
+                    "tenant_id": envelope.tenant_id,
+                    "connectivity": OFFLINE,
+                    "connectors": {},
+                    "statuses": [],
+                }
+            )
+        except DuplicateKeyError:
+            pass
+
+    async def _conditional_set(self, station_id: str, condition: dict[str, Any], fields: Document) -> bool:
+        result = await self.stations.update_one({"_id": station_id, **condition}, {"$set": fields})
+        return result.matched_count > 0
+
+    async def apply(self, envelope: events_pb2.EventEnvelope) -> None:
+        kind = envelope.WhichOneof("payload")
+        if kind is None:
+            return
+        await self._ensure(envelope)
+        ms = to_ms(envelope.station_time.ToDatetime(UTC))
+        received_ms = to_ms(envelope.received_time.ToDatetime(UTC))
+        station_id, event_id = envelope.station_id, envelope.event_id
+        # Any message proves the station was there when it was received.
+        await self._conditional_set(
+            station_id,
+            {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": received_ms}}]},
+            {"last_seen_ms": received_ms},
+        )
+        if kind == "connection":
+            await self._apply_connection(envelope, ms, event_id)
+        elif kind == "heartbeat":
+            await self._conditional_set(
+                station_id,
+                {"$or": [{"last_heartbeat_ms": {"$exists": False}}, {"last_heartbeat_ms": {"$lt": ms}}]},
+                {"last_heartbeat_ms": ms},
+            )
+        elif kind == "boot":
+            boot = envelope.boot
+            await self._conditional_set(
+                station_id,
+                _newer("boot_ms", ms, event_id, "boot_event_id"),
+                {
+                    "boot_ms": ms,
+                    "boot_event_id": event_id,
+                    "vendor": boot.vendor,
+                    "model": boot.model,
+                    "serial_number": boot.serial_number,
+                    "firmware_version": boot.firmware_version,
+                    "registration_status": int(boot.registration_status),
+                    "ocpp_version": int(boot.ocpp_version),
+                },
+            )
+        elif kind == "status":
+            await self._apply_status(envelope, ms, event_id)
+
+    async def _apply_connection(self, envelope: events_pb2.EventEnvelope, ms: int, event_id: str) -> None:
+        connection = envelope.connection
+        if connection.kind == events_pb2.StationConnection.KIND_REFUSED:
+            return
+        state = ONLINE if connection.kind == events_pb2.StationConnection.KIND_CONNECTED else OFFLINE
+        fields: Document = {"connectivity": state, "connectivity_ms": ms, "connectivity_event_id": event_id}
+        if state == ONLINE:
+            fields["ocpp_version"] = int(connection.ocpp_version)
+        await self._conditional_set(
+            envelope.station_id, _newer("connectivity_ms", ms, event_id, "connectivity_event_id"), fields
+        )
+
+    async def _apply_status(self, envelope: events_pb2.EventEnvelope, ms: int, event_id: str) -> None:
+        status = envelope.status
+        key = connector_key(status.evse_id, status.connector_id)
+        try:
+            await self.history.insert_one(
+                {
+                    "_id": event_id,
+                    "station_id": envelope.station_id,
+                    "tenant_id": envelope.tenant_id,
+                    "evse_id": status.evse_id,
+                    "connector_id": status.connector_id,
+                    "status": int(status.status),
+                    "error_code": status.error_code,
+                    "station_time": envelope.station_time.ToDatetime(UTC),
+                    "received_time": envelope.received_time.ToDatetime(UTC),
+                }
+            )
+        except DuplicateKeyError:
+            pass  # redelivered: the history already has it
+        connector: Document = {
+            "evse_id": status.evse_id,
+            "connector_id": status.connector_id,
+            "status": int(status.status),
+            "error_code": status.error_code,
+            "info": status.info,
+            "since_ms": ms,
+            "event_id": event_id,
+        }
+        changed = await self._conditional_set(
+            envelope.station_id,
+            _newer(f"connectors.{key}.since_ms", ms, event_id, f"connectors.{key}.event_id"),
+            {f"connectors.{key}": connector},
+        )
+        if changed:
+            document = await self.stations.find_one({"_id": envelope.station_id}, {"connectors": 1})
+            connectors = (document or {}).get("connectors", {})
+            statuses = sorted({c["status"] for k, c in connectors.items() if not k.startswith("0-")})
+            await self.stations.update_one({"_id": envelope.station_id}, {"$set": {"statuses": statuses}})
+
+    # -- queries --------------------------------------------------------------------------
+    async def get(self, station_id: str, tenant_id: str | None) -> Document | None:
+        query: Document = {"_id": station_id}
+        if tenant_id is not None:
+            query["tenant_id"] = tenant_id
+        return await self.stations.find_one(query)
+
+    @staticmethod
+    def _filter(query: StationQuery) -> Document:
+        conditions: Document = {"registered_ms": {"$exists": True}}
+        if query.tenant_id is not None:
+            conditions["tenant_id"] = query.tenant_id
+        if query.site_id:
+            conditions["site_id"] = query.site_id
+        if query.status:
+            # `$in` rather than equality: the local store mis-answers equality on an indexed array.
+            conditions["statuses"] = {"$in": [query.status]}
+        if query.online is not None:
+            conditions["connectivity"] = ONLINE if query.online else OFFLINE
+        if query.box is not None:
+            south, west, north, east = query.box
+            conditions["location.lat"] = {"$gte": south, "$lte": north}
+            conditions["location.lon"] = {"$gte": west, "$lte": east}
+        return conditions
+
+    async def list(self, query: StationQuery) -> tuple[Sequence[Document], int]:
+        conditions = self._filter(query)
+        total = await self.stations.count_documents(conditions)
+        if query.after_id:
+            conditions["_id"] = {"$gt": query.after_id}
+        cursor = self.stations.find(conditions).sort("_id", 1).limit(query.limit)
+        return [doc async for doc in cursor], total

@@ -1,0 +1,100 @@
+"""The MongoDB features telemetry relies on, checked against the store the tests run on
+(nx-27017 here; a real MongoDB when MONGO_URL points at one)."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from chargewatch.mongo import Document, IndexSpec, create_mongo_client, ensure_indexes, ping
+
+
+@pytest.fixture
+async def db(mongo_url: str) -> AsyncIterator[object]:
+    client: AsyncMongoClient[Document] = create_mongo_client(mongo_url, app_name="store-features")
+    await client.drop_database("store_features")
+    yield client["store_features"]
+    await client.drop_database("store_features")
+    await client.close()
+
+
+async def test_ping_and_tz_aware_datetimes_round_trip(db, mongo_url: str) -> None:  # type: ignore[no-untyped-def]
+    client: AsyncMongoClient[Document] = create_mongo_client(mongo_url, app_name="ping")
+    assert await ping(client)
+    await client.close()
+    moment = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    await db.history.insert_one({"_id": "e1", "station_time": moment})
+    stored = await db.history.find_one({"_id": "e1"})
+    assert stored["station_time"] == moment
+    assert stored["station_time"].tzinfo is not None
+
+
+async def test_duplicate_id_is_refused(db) -> None:  # type: ignore[no-untyped-def]
+    await db.history.insert_one({"_id": "event-1"})
+    with pytest.raises(DuplicateKeyError):
+        await db.history.insert_one({"_id": "event-1"})
+
+
+async def test_conditional_update_on_nested_epoch_ms(db) -> None:  # type: ignore[no-untyped-def]
+    await db.stations.insert_one({"_id": "S1", "connectors": {}})
+
+    async def set_if_newer(ms: int, event_id: str, status: int) -> int:
+        condition = {
+            "$or": [
+                {"connectors.1-1.since_ms": {"$exists": False}},
+                {"connectors.1-1.since_ms": {"$lt": ms}},
+                {"connectors.1-1.since_ms": ms, "connectors.1-1.event_id": {"$lt": event_id}},
+            ]
+        }
+        result = await db.stations.update_one(
+            {"_id": "S1", **condition},
+            {"$set": {"connectors.1-1": {"status": status, "since_ms": ms, "event_id": event_id}}},
+        )
+        return result.matched_count
+
+    assert await set_if_newer(2000, "b", 3) == 1
+    assert await set_if_newer(1000, "z", 1) == 0  # older
+    assert await set_if_newer(2000, "b", 3) == 0  # the same event again
+    assert await set_if_newer(2000, "a", 9) == 0  # same time, lower id loses
+    assert await set_if_newer(2000, "c", 5) == 1  # same time, higher id wins
+    stored = await db.stations.find_one({"_id": "S1"})
+    assert stored["connectors"]["1-1"] == {"status": 5, "since_ms": 2000, "event_id": "c"}
+
+
+async def test_filters_sort_limit_count_and_array_membership(db) -> None:  # type: ignore[no-untyped-def]
+    for index in range(6):
+        await db.stations.insert_one(
+            {
+                "_id": f"S{index}",
+                "tenant_id": "a" if index % 2 == 0 else "b",
+                "statuses": [1, 9] if index == 2 else [1],
+                "connectivity": "online" if index < 3 else "offline",
+                "location": {"lat": 50.0 + index, "lon": 4.0},
+            }
+        )
+    page = [d["_id"] async for d in db.stations.find({"tenant_id": "a", "_id": {"$gt": "S0"}}).sort("_id", 1).limit(1)]
+    assert page == ["S2"]
+    assert await db.stations.count_documents({"tenant_id": "a"}) == 3
+    await ensure_indexes(db, [IndexSpec("stations", [("statuses", 1)])])
+    assert [d["_id"] async for d in db.stations.find({"statuses": {"$in": [9]}})] == ["S2"]
+    assert {d["_id"] async for d in db.stations.find({"connectivity": "online"})} == {"S0", "S1", "S2"}
+    box = {"location.lat": {"$gte": 51.5, "$lte": 53.5}, "location.lon": {"$gte": 3.0, "$lte": 5.0}}
+    assert {d["_id"] async for d in db.stations.find(box)} == {"S2", "S3"}
+
+
+async def test_indexes_including_ttl_are_created(db) -> None:  # type: ignore[no-untyped-def]
+    await ensure_indexes(
+        db,
+        [
+            IndexSpec("history", [("station_id", 1), ("station_time", 1)], name="by_station_time"),
+            IndexSpec("history", [("received_time", 1)], name="ttl", expire_after_seconds=int(timedelta(days=1).total_seconds())),
+        ],
+    )
+    # The store may name indexes its own way: compare keys and options.
+    indexes = [index async for index in await db.history.list_indexes()]
+    keys = [list(index["key"].items()) for index in indexes]
+    assert [("station_id", 1), ("station_time", 1)] in keys
+    ttl = [index for index in indexes if list(index["key"].items()) == [("received_time", 1)]]
+    assert ttl and ttl[0].get("expireAfterSeconds") == 86_400
