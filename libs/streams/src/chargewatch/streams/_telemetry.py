@@ -1,0 +1,65 @@
+"""The library's tracer and instruments.
+
+They come from the global providers through OpenTelemetry's proxies, so importing this module
+before `setup_observability` runs is fine: spans and measurements flow once providers are set.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry import metrics, trace
+from opentelemetry.context import Context
+from opentelemetry.propagate import extract, inject
+from opentelemetry.trace import SpanContext
+
+from chargewatch.observability import attributes as attrs
+
+SCOPE: Final = "chargewatch.streams"
+MESSAGING_SYSTEM: Final = "redis"
+# Metric attribute keys: short, because they become Prometheus labels.
+FAMILY_LABEL: Final = "family"
+GROUP_LABEL: Final = "group"
+OUTCOME_LABEL: Final = "outcome"
+REASON_LABEL: Final = "reason"
+
+tracer = trace.get_tracer(SCOPE)
+_meter = metrics.get_meter(SCOPE)
+
+published = _meter.create_counter(
+    attrs.METRIC_STREAM_PUBLISHED, unit="{event}", description="Events appended to a stream."
+)
+consumed = _meter.create_counter(
+    attrs.METRIC_STREAM_CONSUMED, unit="{event}", description="Events handled and acknowledged by a consumer group."
+)
+dead_lettered = _meter.create_counter(
+    attrs.METRIC_STREAM_DEAD_LETTERED,
+    unit="{event}",
+    description="Entries a consumer group gave up on and moved to its dead-letter stream.",
+)
+handler_duration = _meter.create_histogram(
+    attrs.METRIC_STREAM_HANDLER_DURATION,
+    unit="s",
+    description="Time a consumer's handler took for one call (a batch, or one event when retried alone).",
+    # The SDK's default buckets are sized for milliseconds; ours are seconds.
+    explicit_bucket_boundaries_advisory=[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+)
+
+
+def current_trace_headers() -> tuple[str, str]:
+    """(traceparent, tracestate) of the current context, through the global propagator."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier.get("traceparent", ""), carrier.get("tracestate", "")
+
+
+def remote_span_context(traceparent: str, tracestate: str) -> tuple[Context | None, SpanContext | None]:
+    """The context carried by an entry, and its span context when valid (for links)."""
+    if not traceparent:
+        return None, None
+    carrier = {"traceparent": traceparent}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    context = extract(carrier)
+    span_context = trace.get_current_span(context).get_span_context()
+    return context, span_context if span_context.is_valid else None
