@@ -66,7 +66,11 @@ def main() -> int:
         generate(fresh)
         want, have = generated_files(fresh), generated_files(out)
         stale = sorted(want ^ have)
-        stale += [n for n in sorted(want & have) if not filecmp.cmp(fresh / PACKAGE_DIR / n, out / PACKAGE_DIR / n, shallow=False)]
+        stale += [
+            n
+            for n in sorted(want & have)
+            if not filecmp.cmp(fresh / PACKAGE_DIR / n, out / PACKAGE_DIR / n, shallow=False)
+        ]
         if stale:
             print(f"generated code is stale, run `make proto`: {', '.join(stale)}", file=sys.stderr)
             return 1

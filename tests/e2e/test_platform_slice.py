@@ -90,16 +90,24 @@ def test_simulated_fleet_is_listed_with_connector_status(live: LivePlatform) -> 
 
 async def _drive_station(url: str, station_id: str, password: str) -> dict[str, Any]:
     async with websockets.connect(
-        f"{url}/{station_id}", subprotocols=["ocpp1.6"], additional_headers=basic(station_id, password)  # type: ignore[list-item]
+        f"{url}/{station_id}",
+        subprotocols=["ocpp1.6"],
+        additional_headers=basic(station_id, password),  # type: ignore[list-item]
     ) as socket:
         station = ChargePoint(station_id, socket)
         runner = asyncio.create_task(station.start())
-        boot = await station.call(call.BootNotification(charge_point_model="E2E-50", charge_point_vendor="ChargeWatchTest"))
-        await station.call(
-            call.StatusNotification(connector_id=1, error_code=ChargePointErrorCode.no_error, status=ChargePointStatus.available)
+        boot = await station.call(
+            call.BootNotification(charge_point_model="E2E-50", charge_point_vendor="ChargeWatchTest")
         )
         await station.call(
-            call.StatusNotification(connector_id=1, error_code=ChargePointErrorCode.no_error, status=ChargePointStatus.charging)
+            call.StatusNotification(
+                connector_id=1, error_code=ChargePointErrorCode.no_error, status=ChargePointStatus.available
+            )
+        )
+        await station.call(
+            call.StatusNotification(
+                connector_id=1, error_code=ChargePointErrorCode.no_error, status=ChargePointStatus.charging
+            )
         )
         heartbeat = await station.call(call.Heartbeat())
         runner.cancel()
@@ -128,15 +136,17 @@ def test_station_messages_reach_the_api_in_one_trace(live: LivePlatform) -> None
     def traced() -> tuple[SpanRecord, SpanRecord] | None:
         spans = live.traces.snapshot()
         handled = [
-            s for s in spans
-            if s.service == "ocpp-gateway" and s.name == "ocpp StatusNotification"
+            s
+            for s in spans
+            if s.service == "ocpp-gateway"
+            and s.name == "ocpp StatusNotification"
             and s.attributes.get("chargewatch.station.id") == station_id
         ]
         for gateway_span in handled:
             for span in spans:
-                if span.service == "telemetry" and span.name.endswith("process") and span.trace_id == gateway_span.trace_id:
-                    if gateway_span in ancestors(span, spans):
-                        return gateway_span, span
+                consumer = span.service == "telemetry" and span.name.endswith("process")
+                if consumer and span.trace_id == gateway_span.trace_id and gateway_span in ancestors(span, spans):
+                    return gateway_span, span
         return None
 
     gateway_span, consumer_span = wait_for(traced, timeout=20)
@@ -169,27 +179,38 @@ def test_api_refuses_missing_bad_and_unprivileged_tokens(live: LivePlatform) -> 
     tampered = httpx.get(f"{url}/v1/stations", headers={"Authorization": "Bearer abc.def.ghi"})
     assert tampered.status_code == 401
     with api(live, "partner-a") as client:
-        refused = client.post("/v1/stations", json={"id": "X-1", "tenant_id": "partner-a", "site_id": "s", "security_profile": 1})
+        refused = client.post(
+            "/v1/stations", json={"id": "X-1", "tenant_id": "partner-a", "site_id": "s", "security_profile": 1}
+        )
         assert refused.status_code == 403
         assert "operator" in refused.json()["detail"]
     with api(live, "operator") as client:
-        invalid = client.post("/v1/stations", json={"id": "bad id!", "tenant_id": "partner-a", "site_id": "s", "security_profile": 7})
+        invalid = client.post(
+            "/v1/stations", json={"id": "bad id!", "tenant_id": "partner-a", "site_id": "s", "security_profile": 7}
+        )
         assert invalid.status_code == 422
-        assert {tuple(e["location"]) for e in invalid.json()["errors"]} >= {("body", "id"), ("body", "security_profile")}
+        assert {tuple(e["location"]) for e in invalid.json()["errors"]} >= {
+            ("body", "id"),
+            ("body", "security_profile"),
+        }
         assert client.get("/v1/stations", params={"limit": 100000}).status_code == 422
 
 
 def test_registering_twice_is_a_conflict(live: LivePlatform) -> None:
     register(live, "E2E-DUP-1")
     with api(live, "operator") as client:
-        again = client.post("/v1/stations", json={"id": "E2E-DUP-1", "tenant_id": "partner-a", "site_id": "s", "security_profile": 1})
+        again = client.post(
+            "/v1/stations", json={"id": "E2E-DUP-1", "tenant_id": "partner-a", "site_id": "s", "security_profile": 1}
+        )
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
 
 
 async def _not_json_then_heartbeat(url: str, station_id: str, password: str) -> tuple[list[Any], list[Any]]:
     async with websockets.connect(
-        f"{url}/{station_id}", subprotocols=["ocpp1.6"], additional_headers=basic(station_id, password)  # type: ignore[list-item]
+        f"{url}/{station_id}",
+        subprotocols=["ocpp1.6"],
+        additional_headers=basic(station_id, password),  # type: ignore[list-item]
     ) as socket:
         await socket.send("this is not json")
         error = orjson.loads(await asyncio.wait_for(socket.recv(), 5))
@@ -207,7 +228,9 @@ def test_a_frame_that_is_not_json_gets_a_callerror_and_the_socket_stays_up(live:
     assert result[0] == 3 and result[1] == "hb-1" and "currentTime" in result[2]
     # Everyone else kept being served: the fleet is still online.
     with api(live, "operator") as client:
-        fleet = [s for s in client.get("/v1/stations", params={"limit": 100}).json()["items"] if s["id"].startswith("CW-")]
+        fleet = [
+            s for s in client.get("/v1/stations", params={"limit": 100}).json()["items"] if s["id"].startswith("CW-")
+        ]
     assert fleet and all(s["online"] for s in fleet)
 
 

@@ -56,7 +56,11 @@ async def test_registration_is_idempotent_and_keeps_the_tenant(stations: Station
 async def test_events_in_any_order_and_repeated_give_the_same_state(stations: StationRegistry) -> None:
     events = [
         envelope("e1", T0, events_pb2.StationConnection(kind=events_pb2.StationConnection.KIND_CONNECTED)),
-        envelope("e2", T0 + timedelta(seconds=1), events_pb2.StationBoot(vendor="ACME", model="Fast-50", firmware_version="1.2")),
+        envelope(
+            "e2",
+            T0 + timedelta(seconds=1),
+            events_pb2.StationBoot(vendor="ACME", model="Fast-50", firmware_version="1.2"),
+        ),
         envelope("e3", T0 + timedelta(seconds=2), status(1, common_pb2.CONNECTOR_STATUS_AVAILABLE)),
         envelope("e4", T0 + timedelta(seconds=3), status(1, common_pb2.CONNECTOR_STATUS_CHARGING)),
         envelope("e5", T0 + timedelta(seconds=4), status(2, common_pb2.CONNECTOR_STATUS_FAULTED)),
@@ -79,7 +83,9 @@ async def test_events_in_any_order_and_repeated_give_the_same_state(stations: St
 
 
 async def test_a_late_disconnect_does_not_take_a_reconnected_station_offline(stations: StationRegistry) -> None:
-    connected = envelope("c2", T0 + timedelta(minutes=5), events_pb2.StationConnection(kind=events_pb2.StationConnection.KIND_CONNECTED))
+    connected = envelope(
+        "c2", T0 + timedelta(minutes=5), events_pb2.StationConnection(kind=events_pb2.StationConnection.KIND_CONNECTED)
+    )
     stale = envelope("d1", T0, events_pb2.StationConnection(kind=events_pb2.StationConnection.KIND_DISCONNECTED))
     await stations.apply(connected)
     await stations.apply(stale)

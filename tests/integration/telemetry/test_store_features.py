@@ -89,7 +89,12 @@ async def test_indexes_including_ttl_are_created(db) -> None:  # type: ignore[no
         db,
         [
             IndexSpec("history", [("station_id", 1), ("station_time", 1)], name="by_station_time"),
-            IndexSpec("history", [("received_time", 1)], name="ttl", expire_after_seconds=int(timedelta(days=1).total_seconds())),
+            IndexSpec(
+                "history",
+                [("received_time", 1)],
+                name="ttl",
+                expire_after_seconds=int(timedelta(days=1).total_seconds()),
+            ),
         ],
     )
     # The store may name indexes its own way: compare keys and options.

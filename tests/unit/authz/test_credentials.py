@@ -10,7 +10,12 @@ def password() -> str:
 
 @pytest.fixture(scope="module")
 def record(password: str) -> dict[str, object]:
-    return {"_id": "CP1", "security_profile": 2, "password_hash": hash_password(password), "previous_password_hash": None}
+    return {
+        "_id": "CP1",
+        "security_profile": 2,
+        "password_hash": hash_password(password),
+        "previous_password_hash": None,
+    }
 
 
 def test_generated_passwords_fit_ocpp_limits_and_differ() -> None:
@@ -47,11 +52,15 @@ def test_unknown_station() -> None:
 
 def test_previous_password_works_until_rotation_is_confirmed(password: str) -> None:
     new = generate_password()
-    rotated = {"security_profile": 1, "password_hash": hash_password(new), "previous_password_hash": hash_password(password)}
+    rotated = {
+        "security_profile": 1,
+        "password_hash": hash_password(new),
+        "previous_password_hash": hash_password(password),
+    }
     for candidate in (new, password):
-        assert check_connection(rotated, password=candidate, connection_profile=Profile.BASIC, certificate_sha256="") is (
-            Outcome.ACCEPTED
-        )
+        assert check_connection(
+            rotated, password=candidate, connection_profile=Profile.BASIC, certificate_sha256=""
+        ) is (Outcome.ACCEPTED)
     confirmed = {**rotated, "previous_password_hash": None}
     assert check_connection(confirmed, password=password, connection_profile=Profile.BASIC, certificate_sha256="") is (
         Outcome.BAD_CREDENTIALS
@@ -60,12 +69,12 @@ def test_previous_password_works_until_rotation_is_confirmed(password: str) -> N
 
 def test_profile_three_needs_a_registered_certificate() -> None:
     record = {"security_profile": 3, "password_hash": None, "certificate_sha256": ["ab" * 32]}
-    assert check_connection(record, password="", connection_profile=Profile.MUTUAL_TLS, certificate_sha256="AB" * 32) is (
-        Outcome.ACCEPTED
-    )
-    assert check_connection(record, password="", connection_profile=Profile.MUTUAL_TLS, certificate_sha256="cd" * 32) is (
-        Outcome.BAD_CREDENTIALS
-    )
+    assert check_connection(
+        record, password="", connection_profile=Profile.MUTUAL_TLS, certificate_sha256="AB" * 32
+    ) is (Outcome.ACCEPTED)
+    assert check_connection(
+        record, password="", connection_profile=Profile.MUTUAL_TLS, certificate_sha256="cd" * 32
+    ) is (Outcome.BAD_CREDENTIALS)
     assert check_connection(record, password="", connection_profile=Profile.TLS_BASIC, certificate_sha256="") is (
         Outcome.PROFILE_TOO_LOW
     )

@@ -12,7 +12,9 @@ def test_json_logs_carry_trace_and_span_ids_and_extra_fields() -> None:
     formatter = JsonLogFormatter("unit")
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("work") as span:
-        record = logging.makeLogRecord({"msg": "hello %s", "args": ("world",), "levelname": "INFO", "station_id": "CP1"})
+        record = logging.makeLogRecord(
+            {"msg": "hello %s", "args": ("world",), "levelname": "INFO", "station_id": "CP1"}
+        )
         entry = orjson.loads(formatter.format(record))
         context = span.get_span_context()
     assert entry["message"] == "hello world"

@@ -69,7 +69,7 @@ _current: Observability | None = None
 
 def setup_observability(service_name: str, *, version: str = "0.1.0", log_level: str = "INFO") -> Observability:
     """Install the global providers once per process and return them."""
-    global _current  # noqa: PLW0603 - OpenTelemetry's providers are process globals by design
+    global _current
     if _current is not None:
         return _current
     service_name = os.environ.get("OTEL_SERVICE_NAME", service_name)

@@ -80,13 +80,13 @@ def client_channel(
     return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
 
 
-async def health_check(channel: grpc.aio.Channel, service: str = "", timeout: float = 2.0) -> bool:
+async def health_check(channel: grpc.aio.Channel, service: str = "", deadline: float = 2.0) -> bool:
     """True when the peer's standard health service answers SERVING."""
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     try:
         reply = await health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            health_pb2.HealthCheckRequest(service=service), timeout=deadline
         )
     except grpc.aio.AioRpcError:
         return False

@@ -44,7 +44,7 @@ class GrpcServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
 
     def add_service(self, add_to_server: Callable[[Any, grpc.aio.Server], None], servicer: Any, full_name: str) -> None:
-        """Register a generated servicer, e.g. (add_AuthzServicer_to_server, AuthzServicer(), "chargewatch.v1.Authz")."""
+        """Register a generated servicer: (add_AuthzServicer_to_server, AuthzServicer(), "chargewatch.v1.Authz")."""
         add_to_server(servicer, self.server)
         self.service_names.append(full_name)
 

@@ -18,11 +18,11 @@ Delivery guarantees, and why each step is where it is:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -35,10 +35,11 @@ from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind, Status, Stat
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import KeyT, StreamIdT
 
 from chargewatch.observability import attributes as attrs
 from chargewatch.streams import _telemetry as tel
-from chargewatch.streams._redis import Fields, format_id, parse_id, read_reply, require_bytes_client, text
+from chargewatch.streams._redis import Fields, read_reply, require_bytes_client, text
 from chargewatch.streams.families import (
     EVENT_KINDS,
     StreamFamily,
@@ -110,7 +111,7 @@ class Event:
         return EVENT_KINDS[self.payload_kind].family
 
 
-@contextmanager
+@contextlib.contextmanager
 def event_context(event: Event) -> Iterator[Span]:
     """Make an event's consumer span current, so spans started inside are its children.
 
@@ -211,6 +212,7 @@ class ConsumerGroupWorker:
         self._dead_letter = redis.register_script(_DEAD_LETTER_SCRIPT)
         self._errors: dict[tuple[str, str], str] = {}
         self._claim_cursors = dict.fromkeys(self.streams, "0-0")
+        self._new_cursors: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
         self._groups_ready = False
         self._recovered = False
         self._stopping = False
@@ -318,7 +320,7 @@ class ConsumerGroupWorker:
                 total += int(info["lag"])
             else:
                 after = "(" + text(info["last-delivered-id"])
-                total += len(await self._redis.xrange(stream, min=after, max="+", count=limit))
+                total += len(await self._redis.xrange(stream, min=after, max="+", count=limit) or ())
         return total
 
     # -- reading --------------------------------------------------------------------------------
@@ -326,19 +328,22 @@ class ConsumerGroupWorker:
         reply = await self._redis.xreadgroup(
             self.group,
             self.consumer,
-            dict.fromkeys(self.streams, ">"),
+            self._new_cursors,
             count=self.batch_size,
             block=self.block_ms,
         )
         return [
-            _Entry(stream, entry_id, fields or {}, 1) for stream, entries in read_reply(reply) for entry_id, fields in entries
+            _Entry(stream, entry_id, fields or {}, 1)
+            for stream, entries in read_reply(reply)
+            for entry_id, fields in entries
         ]
 
     async def _recover_own_pending(self) -> None:
         """Handle entries delivered to this consumer name before and never acknowledged."""
         cursors = dict.fromkeys(self.streams, "0")
         while cursors and not self._stopping:
-            reply = await self._redis.xreadgroup(self.group, self.consumer, dict(cursors), count=self.batch_size)
+            request: dict[KeyT, StreamIdT] = dict(cursors.items())
+            reply = await self._redis.xreadgroup(self.group, self.consumer, request, count=self.batch_size)
             got = {stream: entries for stream, entries in read_reply(reply) if entries}
             redeliveries: list[_Redelivery] = []
             for stream in list(cursors):
@@ -587,7 +592,7 @@ class ConsumerGroupWorker:
     async def _ack_events(self, events: list[Event]) -> None:
         if not events:
             return
-        await self._ack(defaultdict(list, _group_ids((e.stream, e.entry_id) for e in events)))
+        await self._ack(_group_ids((e.stream, e.entry_id) for e in events))
         for family, count in Counter(self._family_of[e.stream] for e in events).items():
             tel.consumed.add(count, {**self._labels, tel.FAMILY_LABEL: family.value})
 
@@ -621,7 +626,8 @@ class ConsumerGroupWorker:
             args: list[Any] = [self.group, entry.entry_id, self.dead_letter_max_len]
             for key, value in fields.items():
                 args += (key, value)
-            self._dead_letter(keys=[entry.stream, self.dead_letter_stream], args=args, client=pipe)
+            # Queues EVALSHA on the pipeline (the pipeline loads the script if the server lacks it).
+            await self._dead_letter(keys=[entry.stream, self.dead_letter_stream], args=args, client=pipe)
         results = await pipe.execute()
         for (entry, reason), dead_id in zip(entries, results, strict=True):
             self._errors.pop((entry.stream, entry.entry_id), None)
@@ -645,13 +651,11 @@ class ConsumerGroupWorker:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake up at once when stop() is called."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
 
 
-def _group_ids(keys: Iterator[tuple[str, str]] | Any) -> dict[str, list[str]]:
+def _group_ids(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for stream, entry_id in keys:
         grouped.setdefault(stream, []).append(entry_id)
@@ -660,6 +664,3 @@ def _group_ids(keys: Iterator[tuple[str, str]] | Any) -> dict[str, list[str]]:
 
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_TEXT]
-
-
-__all__ = ["ConsumerGroupWorker", "Event", "Handler", "event_context", "format_id", "parse_id"]

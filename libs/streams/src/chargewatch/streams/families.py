@@ -60,13 +60,18 @@ EVENT_KINDS: Final[Mapping[str, EventKind]] = MappingProxyType(
     }
 )
 
+
 # Payload message full name -> kind, so `EventPublisher.envelope` can take the bare payload message.
-_KIND_BY_MESSAGE: Final[Mapping[str, EventKind]] = MappingProxyType(
-    {
-        events_pb2.EventEnvelope.DESCRIPTOR.fields_by_name[field].message_type.full_name: kind
-        for field, kind in EVENT_KINDS.items()
-    }
-)
+def _kinds_by_message() -> dict[str, EventKind]:
+    by_message: dict[str, EventKind] = {}
+    for field, kind in EVENT_KINDS.items():
+        message_type = events_pb2.EventEnvelope.DESCRIPTOR.fields_by_name[field].message_type
+        assert message_type is not None, f"EventEnvelope.{field} is not a message field"
+        by_message[message_type.full_name] = kind
+    return by_message
+
+
+_KIND_BY_MESSAGE: Final[Mapping[str, EventKind]] = MappingProxyType(_kinds_by_message())
 
 
 def kind_of_payload(payload: Message) -> EventKind:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 from google.protobuf.message import Message
 from opentelemetry.trace import SpanKind
+from redis.typing import EncodableT, FieldT
 
 from chargewatch.observability import attributes as attrs
 from chargewatch.streams import _telemetry as tel
@@ -156,7 +157,7 @@ class EventPublisher:
         return kind, stream_name(kind.family, partition_for(envelope.station_id, self.partitions))
 
     @staticmethod
-    def _fields(envelope: EventEnvelope, traceparent: str, tracestate: str) -> dict[str, str | bytes]:
+    def _fields(envelope: EventEnvelope, traceparent: str, tracestate: str) -> dict[FieldT, EncodableT]:
         """The entry's fields; `data` is the envelope carrying the given trace context.
 
         The trace fields are swapped in just for serialising, so the caller's envelope is left

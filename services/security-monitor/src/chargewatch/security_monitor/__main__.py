@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 from chargewatch.security_monitor.config import SecurityMonitorSettings
+from chargewatch.security_monitor.grpc_api import SecurityServicer
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
-from chargewatch.security_monitor.grpc_api import SecurityServicer
 from chargewatch.v1 import security_pb2_grpc
 
 

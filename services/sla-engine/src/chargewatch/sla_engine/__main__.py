@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from chargewatch.sla_engine.config import SlaEngineSettings
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
+from chargewatch.sla_engine.config import SlaEngineSettings
 from chargewatch.sla_engine.grpc_api import SlaServicer
 from chargewatch.v1 import sla_pb2_grpc
 

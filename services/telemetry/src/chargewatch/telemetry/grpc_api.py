@@ -7,9 +7,9 @@ import binascii
 
 import grpc
 
+from chargewatch.rpc import ServicerContext, not_implemented_yet
 from chargewatch.telemetry.convert import station_message
 from chargewatch.telemetry.registry import Registration, StationQuery, StationRegistry, TenantMismatch
-from chargewatch.rpc import ServicerContext, not_implemented_yet
 from chargewatch.v1 import common_pb2, telemetry_pb2, telemetry_pb2_grpc
 
 DEFAULT_PAGE_SIZE = 50

@@ -10,6 +10,7 @@ booleans as integers; see tests/integration/telemetry/test_store_features.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from chargewatch.mongo import Document, IndexSpec
-from chargewatch.v1 import common_pb2, events_pb2
+from chargewatch.v1 import events_pb2
 
 log = logging.getLogger(__name__)
 
@@ -129,36 +130,42 @@ class StationRegistry:
         return document
 
     # -- events (from the streams) --------------------------------------------------------
-    async def _ensure(self, envelope: events_pb2.EventEnvelope) -> None:
-        """Events can precede the registration in a replay: keep them on a stub document."""
-        try:
-            await self.stations.insert_one(
-                {
-                    "_id": envelope.station_id,
-                    "tenant_id": envelope.tenant_id,
-                    "connectivity": OFFLINE,
-                    "connectors": {},
-                    "statuses": [],
-                }
-            )
-        except DuplicateKeyError:
-            pass
+    async def _ensure(self, envelope: events_pb2.EventEnvelope) -> bool:
+        """Events can precede the registration in a replay: keep them on a stub document.
 
-    async def _conditional_set(self, station_id: str, condition: dict[str, Any], fields: Document) -> bool:
-        result = await self.stations.update_one({"_id": station_id, **condition}, {"$set": fields})
+        Returns True when the stub was created (the station was unknown)."""
+        if await self.stations.find_one({"_id": envelope.station_id}, {"_id": 1}) is not None:
+            return False
+        stub: Document = {
+            "_id": envelope.station_id,
+            "tenant_id": envelope.tenant_id,
+            "connectivity": OFFLINE,
+            "connectors": {},
+            "statuses": [],
+        }
+        with contextlib.suppress(DuplicateKeyError):
+            await self.stations.insert_one(stub)
+        return True
+
+    async def _conditional_set(
+        self, envelope: events_pb2.EventEnvelope, condition: dict[str, Any], fields: Document
+    ) -> bool:
+        """Set `fields` when `condition` holds; False when the stored state is newer (or equal)."""
+        result = await self.stations.update_one({"_id": envelope.station_id, **condition}, {"$set": fields})
+        if result.matched_count == 0 and await self._ensure(envelope):
+            result = await self.stations.update_one({"_id": envelope.station_id, **condition}, {"$set": fields})
         return result.matched_count > 0
 
     async def apply(self, envelope: events_pb2.EventEnvelope) -> None:
         kind = envelope.WhichOneof("payload")
         if kind is None:
             return
-        await self._ensure(envelope)
         ms = to_ms(envelope.station_time.ToDatetime(UTC))
         received_ms = to_ms(envelope.received_time.ToDatetime(UTC))
-        station_id, event_id = envelope.station_id, envelope.event_id
+        event_id = envelope.event_id
         # Any message proves the station was there when it was received.
         await self._conditional_set(
-            station_id,
+            envelope,
             {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": received_ms}}]},
             {"last_seen_ms": received_ms},
         )
@@ -166,14 +173,14 @@ class StationRegistry:
             await self._apply_connection(envelope, ms, event_id)
         elif kind == "heartbeat":
             await self._conditional_set(
-                station_id,
+                envelope,
                 {"$or": [{"last_heartbeat_ms": {"$exists": False}}, {"last_heartbeat_ms": {"$lt": ms}}]},
                 {"last_heartbeat_ms": ms},
             )
         elif kind == "boot":
             boot = envelope.boot
             await self._conditional_set(
-                station_id,
+                envelope,
                 _newer("boot_ms", ms, event_id, "boot_event_id"),
                 {
                     "boot_ms": ms,
@@ -197,14 +204,12 @@ class StationRegistry:
         fields: Document = {"connectivity": state, "connectivity_ms": ms, "connectivity_event_id": event_id}
         if state == ONLINE:
             fields["ocpp_version"] = int(connection.ocpp_version)
-        await self._conditional_set(
-            envelope.station_id, _newer("connectivity_ms", ms, event_id, "connectivity_event_id"), fields
-        )
+        await self._conditional_set(envelope, _newer("connectivity_ms", ms, event_id, "connectivity_event_id"), fields)
 
     async def _apply_status(self, envelope: events_pb2.EventEnvelope, ms: int, event_id: str) -> None:
         status = envelope.status
         key = connector_key(status.evse_id, status.connector_id)
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # redelivered: the history already has it
             await self.history.insert_one(
                 {
                     "_id": event_id,
@@ -218,8 +223,6 @@ class StationRegistry:
                     "received_time": envelope.received_time.ToDatetime(UTC),
                 }
             )
-        except DuplicateKeyError:
-            pass  # redelivered: the history already has it
         connector: Document = {
             "evse_id": status.evse_id,
             "connector_id": status.connector_id,
@@ -230,7 +233,7 @@ class StationRegistry:
             "event_id": event_id,
         }
         changed = await self._conditional_set(
-            envelope.station_id,
+            envelope,
             _newer(f"connectors.{key}.since_ms", ms, event_id, f"connectors.{key}.event_id"),
             {f"connectors.{key}": connector},
         )

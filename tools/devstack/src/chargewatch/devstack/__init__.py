@@ -1,1 +1,1 @@
-"""The whole platform on one machine: embedded Redis, MongoDB-wire store, identity provider, services, simulated fleet."""
+"""The whole platform on one machine: embedded Redis, MongoDB-wire store, identity provider, services, fleet."""

@@ -48,9 +48,10 @@ def banner(platform: Platform, traces: Path | None) -> None:
     for user, role, scope in DEMO_USERS:
         _print(f"  {user:<10} role {role:<17} {scope}")
     _print("\nTry:")
+    extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
     _print(
-        f"  TOKEN=$(curl -s -d grant_type=password -d client_id=chargewatch-cli -d username=operator "
-        f"-d password=operator {info['token_url']} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+        "  TOKEN=$(curl -s -d grant_type=password -d client_id=chargewatch-cli -d username=operator "
+        f"-d password=operator {info['token_url']} | {extract})"
     )
     _print(f'  curl -s -H "Authorization: Bearer $TOKEN" {info["api"]}/v1/stations')
     _print("\nCtrl-C stops everything.\n")

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,7 +132,7 @@ def start_process(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         cwd=cwd,
-        preexec_fn=_die_with_parent if die_with_parent and sys.platform == "linux" else None,  # noqa: PLW1509
+        preexec_fn=_die_with_parent if die_with_parent and sys.platform == "linux" else None,
     )
     managed = ManagedProcess(name, popen, port, log_path, log_file)
     try:
@@ -188,6 +189,6 @@ def start_mongo_store(
     """The MongoDB-wire-compatible store (nx-27017 on SQLite) for local runs and tests."""
     port = port or free_port()
     argv = mongo_store_command(port, data_dir)
-    pid_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
+    pid_dir = log_dir or Path(tempfile.gettempdir())
     argv += ["--pid-file", str(pid_dir / f"nx-27017-{port}.pid"), "--log-file", str(pid_dir / f"nx-27017-{port}.log")]
     return start_process("mongo", argv, log_dir=log_dir, port=port)

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 import grpc
 from fastapi import APIRouter, Path, Query, Response, status
-
 from google.protobuf.message import Message
 
 from chargewatch.partner_api.deps import ClientsDep, OperatorDep, PrincipalDep, tenant_scope, to_proto

@@ -1,0 +1,133 @@
+"""Authz's station credentials over real gRPC and a real MongoDB-wire store."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+
+from chargewatch.auth import AccessTokenValidator
+from chargewatch.authz.credentials import COLLECTION, StationCredentialStore
+from chargewatch.authz.grpc_api import AuthzServicer
+from chargewatch.mongo import create_mongo_client
+from chargewatch.rpc import GrpcServer, client_channel
+from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2
+
+OUTCOME = authz_pb2.AuthenticateStationResponse
+P1, P2, P3 = (
+    common_pb2.SECURITY_PROFILE_1_BASIC,
+    common_pb2.SECURITY_PROFILE_2_TLS_BASIC,
+    common_pb2.SECURITY_PROFILE_3_MUTUAL_TLS,
+)
+
+
+@pytest.fixture
+async def authz(mongo_url: str) -> AsyncIterator[tuple[Any, Any]]:
+    mongo = create_mongo_client(mongo_url, app_name="authz-test")
+    name = f"authz_{random.randrange(1 << 30)}"
+    collection = mongo[name][COLLECTION]
+    # No token is validated in these tests; the validator is never asked.
+    validator = AccessTokenValidator("http://127.0.0.1:9/realms/none", "chargewatch-partner-api")
+    server = GrpcServer("127.0.0.1", 0)
+    server.add_service(
+        authz_pb2_grpc.add_AuthzServicer_to_server,
+        AuthzServicer(StationCredentialStore(collection), validator),
+        "chargewatch.v1.Authz",
+    )
+    await server.start()
+    channel = client_channel(f"127.0.0.1:{server.port}")
+    yield authz_pb2_grpc.AuthzStub(channel), collection
+    await channel.close(None)
+    await server.stop(0)
+    await mongo.drop_database(name)
+    await mongo.close()
+
+
+async def authenticate(stub: Any, station: str, password: str, profile: int = P1) -> Any:
+    return await stub.AuthenticateStation(
+        authz_pb2.AuthenticateStationRequest(station_id=station, password=password, connection_profile=profile)
+    )
+
+
+async def test_register_then_authenticate(authz: tuple[Any, Any]) -> None:
+    stub, collection = authz
+    reply = await stub.RegisterStation(
+        authz_pb2.RegisterStationRequest(station_id="CP-1", tenant_id="partner-a", site_id="s1", security_profile=P1)
+    )
+    assert 16 <= len(reply.password) <= 40
+    accepted = await authenticate(stub, "CP-1", reply.password)
+    assert accepted.outcome == OUTCOME.OUTCOME_ACCEPTED
+    assert (accepted.tenant_id, accepted.site_id, accepted.security_profile) == ("partner-a", "s1", P1)
+    assert (await authenticate(stub, "CP-1", "not-the-password-1234")).outcome == OUTCOME.OUTCOME_BAD_CREDENTIALS
+    assert (await authenticate(stub, "CP-404", reply.password)).outcome == OUTCOME.OUTCOME_UNKNOWN_STATION
+    # The password is stored only as an argon2id hash.
+    stored = await collection.find_one({"_id": "CP-1"})
+    assert reply.password not in str(stored)
+    assert stored["password_hash"].startswith("$argon2id$")
+
+
+async def test_refused_outcomes_carry_no_tenant(authz: tuple[Any, Any]) -> None:
+    stub, _ = authz
+    await stub.RegisterStation(
+        authz_pb2.RegisterStationRequest(station_id="CP-2", tenant_id="partner-b", security_profile=P1)
+    )
+    refused = await authenticate(stub, "CP-2", "wrong-password-123456")
+    assert refused.tenant_id == ""
+
+
+async def test_a_station_cannot_connect_below_its_profile(authz: tuple[Any, Any]) -> None:
+    stub, _ = authz
+    reply = await stub.RegisterStation(
+        authz_pb2.RegisterStationRequest(station_id="CP-TLS", tenant_id="partner-a", security_profile=P2)
+    )
+    assert (await authenticate(stub, "CP-TLS", reply.password, P1)).outcome == OUTCOME.OUTCOME_PROFILE_TOO_LOW
+    assert (await authenticate(stub, "CP-TLS", reply.password, P2)).outcome == OUTCOME.OUTCOME_ACCEPTED
+    mtls = await stub.RegisterStation(
+        authz_pb2.RegisterStationRequest(station_id="CP-MTLS", tenant_id="partner-a", security_profile=P3)
+    )
+    assert mtls.password == ""
+
+
+async def test_registering_twice_and_invalid_input(authz: tuple[Any, Any]) -> None:
+    stub, _ = authz
+    request = authz_pb2.RegisterStationRequest(station_id="CP-3", tenant_id="partner-a", security_profile=P1)
+    await stub.RegisterStation(request)
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await stub.RegisterStation(request)
+    assert again.value.code() is grpc.StatusCode.ALREADY_EXISTS
+    for bad in (
+        authz_pb2.RegisterStationRequest(station_id="bad id", tenant_id="partner-a", security_profile=P1),
+        authz_pb2.RegisterStationRequest(station_id="CP-4", tenant_id="Partner A", security_profile=P1),
+        authz_pb2.RegisterStationRequest(station_id="CP-4", tenant_id="partner-a"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as invalid:
+            await stub.RegisterStation(bad)
+        assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_rotation_keeps_the_old_password_until_confirmed(authz: tuple[Any, Any]) -> None:
+    stub, _ = authz
+    first = await stub.RegisterStation(
+        authz_pb2.RegisterStationRequest(station_id="CP-R", tenant_id="partner-a", security_profile=P1)
+    )
+    second = await stub.RotateStationPassword(authz_pb2.RotateStationPasswordRequest(station_id="CP-R"))
+    assert second.password != first.password
+    for password in (first.password, second.password):
+        assert (await authenticate(stub, "CP-R", password)).outcome == OUTCOME.OUTCOME_ACCEPTED
+    await stub.ConfirmStationPassword(authz_pb2.ConfirmStationPasswordRequest(station_id="CP-R"))
+    assert (await authenticate(stub, "CP-R", first.password)).outcome == OUTCOME.OUTCOME_BAD_CREDENTIALS
+    assert (await authenticate(stub, "CP-R", second.password)).outcome == OUTCOME.OUTCOME_ACCEPTED
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await stub.RotateStationPassword(authz_pb2.RotateStationPasswordRequest(station_id="CP-NONE"))
+    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+async def test_methods_of_later_issues_say_so(authz: tuple[Any, Any]) -> None:
+    stub, _ = authz
+    with pytest.raises(grpc.aio.AioRpcError) as later:
+        await stub.Authorize(authz_pb2.AuthorizeRequest(station_id="CP-1", id_token="04A2B3C4"))
+    assert later.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert "issue #4" in (later.value.details() or "")
