@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 import redis.asyncio as aioredis
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind, Status, StatusCode
@@ -230,7 +230,7 @@ class ConsumerGroupWorker:
         for stream in self.streams:
             pipe.xgroup_create(stream, self.group, id="0", mkstream=True)
         for result in await pipe.execute(raise_on_error=False):
-            if isinstance(result, Exception) and not str(result).startswith("BUSYGROUP"):
+            if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
                 raise result
         self._groups_ready = True
 
@@ -275,7 +275,7 @@ class ConsumerGroupWorker:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF_S)
                 except ResponseError as exc:
-                    if not str(exc).startswith("NOGROUP"):
+                    if "NOGROUP" not in str(exc):
                         raise
                     # The stream or group was deleted under us (FLUSHDB, manual cleanup): recreate.
                     log.warning("consumer group vanished, recreating", extra={"group": self.group})
@@ -292,7 +292,7 @@ class ConsumerGroupWorker:
         total = 0
         for result in await pipe.execute(raise_on_error=False):
             if isinstance(result, Exception):
-                if str(result).startswith("NOGROUP"):
+                if "NOGROUP" in str(result):
                     continue
                 raise result
             total += int(result["pending"])
@@ -480,8 +480,8 @@ class ConsumerGroupWorker:
                 continue
             try:
                 envelope = EventEnvelope.FromString(data)
-            except DecodeError as exc:
-                undecodable.append((entry, f"undecodable: {exc}"))
+            except Exception as exc:  # DecodeError, or anything else the parser raises: unusable
+                undecodable.append((entry, f"undecodable: {_error_text(exc)}"))
                 continue
             if envelope.WhichOneof("payload") is None:
                 # Most likely a payload added to the contract after this build; park it until
@@ -510,11 +510,10 @@ class ConsumerGroupWorker:
                         single_error = await self._call_handler([event])
                         if single_error is not None:
                             failures[index] = single_error
-            done = [event for index, event in enumerate(events) if index not in failures]
-            await self._ack_events(done)
-            acked = True
             for index, exc in failures.items():
-                self._remember_error(events[index], exc)
+                self._remember_error(events[index], exc)  # the reason, should it end in dead letter
+            await self._ack_events([event for index, event in enumerate(events) if index not in failures])
+            acked = True
         finally:
             for index, event in enumerate(events):
                 span = event.span
