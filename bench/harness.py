@@ -70,7 +70,7 @@ def write_section(title: str, description: str, measurements: list[Measurement])
     lines += ["| measurement | median | baseline (same run) | ratio | target |", "| --- | --- | --- | --- | --- |"]
     for m in measurements:
         base = f"{m.baseline_median:,.0f} {m.unit} ({m.baseline_name})" if m.baseline_median is not None else "—"
-        ratio = f"{m.ratio:.2f}×" if m.ratio is not None else "—"
+        ratio = f"{m.ratio:.2f}x" if m.ratio is not None else "—"
         lines.append(f"| {m.name} | {m.median:,.0f} {m.unit} | {base} | {ratio} | {m.target or '—'} |")
     runs = max((len(m.samples) for m in measurements), default=0)
     lines += ["", f"Medians of {runs} runs each.", ""]
