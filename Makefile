@@ -9,6 +9,9 @@ RUN := $(UV) run --frozen
 PROTO_OUT := libs/proto/src
 PROTOS := $(wildcard proto/chargewatch/v1/*.proto)
 service ?=
+# Use the machine's Python (3.11+); never let uv download an interpreter.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= $(shell command -v $(PYTHON))
 
 .PHONY: help
 help: ## List the targets

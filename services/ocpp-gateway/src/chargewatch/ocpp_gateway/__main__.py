@@ -1,0 +1,69 @@
+"""`python -m chargewatch.ocpp_gateway`: settings, telemetry, Redis, authz, the OCPP endpoint and GatewayCommands."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+
+from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
+from chargewatch.ocpp_gateway.config import GatewaySettings
+from chargewatch.ocpp_gateway.dispatch import Dispatcher
+from chargewatch.ocpp_gateway.events import GatewayEvents
+from chargewatch.ocpp_gateway.grpc_api import GatewayCommandsServicer
+from chargewatch.ocpp_gateway.server import OcppServer
+from chargewatch.ocpp_gateway.sessions import SessionRegistry
+from chargewatch.rpc import client_channel, health_check
+from chargewatch.service import ServiceRuntime
+from chargewatch.streams import EventPublisher
+from chargewatch.v1 import authz_pb2_grpc, gateway_pb2_grpc
+
+SERVICE = "ocpp-gateway"
+
+
+async def serve(settings: GatewaySettings) -> None:
+    runtime = ServiceRuntime(SERVICE, settings)
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    authz_channel = client_channel(settings.authz_target, idempotent_methods=[AUTHENTICATE_STATION])
+    publisher = EventPublisher(
+        redis,
+        partitions=settings.stream_partitions,
+        max_len=settings.stream_max_len,
+        producer=f"{SERVICE}/{settings.gateway_instance}",
+    )
+    events = GatewayEvents(publisher, settings.gateway_instance)
+    registry = SessionRegistry()
+    server = OcppServer(
+        settings,
+        authenticator=StationAuthenticator(authz_pb2_grpc.AuthzStub(authz_channel), settings.authz_deadline_seconds),
+        events=events,
+        dispatcher=Dispatcher(settings, events),
+        registry=registry,
+    )
+
+    async def redis_up() -> bool:
+        return bool(await redis.ping())
+
+    async def authz_up() -> bool:
+        return await health_check(authz_channel, "chargewatch.v1.Authz")
+
+    runtime.depends_on("redis", redis_up)
+    runtime.depends_on("authz", authz_up)
+    runtime.depends_on("ocpp-endpoint", server.listening)
+    runtime.add_grpc_service(
+        gateway_pb2_grpc.add_GatewayCommandsServicer_to_server,
+        GatewayCommandsServicer(registry, settings),
+        "chargewatch.v1.GatewayCommands",
+    )
+    runtime.add_worker("ocpp-server", server.run, server.stop)
+    runtime.on_shutdown(redis.aclose)
+    runtime.on_shutdown(lambda: authz_channel.close(None))
+    await runtime.run()
+
+
+def main() -> None:
+    asyncio.run(serve(GatewaySettings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Who is connecting: the station id from the path, HTTP Basic credentials, and authz's verdict.
+
+The parsing helpers do no I/O. `StationAuthenticator` asks authz with a deadline and turns each
+outcome into the HTTP answer and the security event type of a refusal. Passwords never leave
+this module except in the request to authz, and are never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+import grpc
+
+from chargewatch.ocpp_gateway.events import SecurityEventType
+from chargewatch.ocpp_gateway.sessions import StationIdentity
+from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2
+
+log = logging.getLogger(__name__)
+
+# The rule authz applies too: OCPP identities are short and printable.
+STATION_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,48}")
+AUTHENTICATE_STATION: Final = "chargewatch.v1.Authz/AuthenticateStation"
+
+_OUTCOME = authz_pb2.AuthenticateStationResponse
+
+
+def station_id_from_path(path: str, prefix: str) -> str | None:
+    """The station id of `{prefix}/{station_id}` (URL-decoded, query ignored), or None for any other path."""
+    raw = urlsplit(path).path
+    if not raw.startswith(prefix + "/"):
+        return None
+    segment = raw[len(prefix) + 1 :]
+    if not segment or "/" in segment:
+        return None
+    try:
+        station_id = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    return station_id if STATION_ID.fullmatch(station_id) else None
+
+
+def basic_password(authorization: str | None, station_id: str) -> str | None:
+    """The password of `Authorization: Basic ...` when its user is `station_id`; else None.
+
+    The user is compared as a prefix of the decoded `user:password` because a station id may
+    itself contain ':' (RFC 7617 would split such a user in the wrong place).
+    """
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user_prefix = station_id + ":"
+    if not decoded.startswith(user_prefix):
+        return None
+    return decoded[len(user_prefix) :]
+
+
+def offered_subprotocols(headers: Iterable[str]) -> list[str]:
+    """Subprotocols in `Sec-WebSocket-Protocol` header values, in the order offered."""
+    return [token.strip() for value in headers for token in value.split(",") if token.strip()]
+
+
+def choose_subprotocol(offered: Sequence[str], supported: Sequence[str]) -> str | None:
+    """Our most preferred subprotocol among those offered (as websockets negotiates it)."""
+    offered_set = set(offered)
+    return next((p for p in supported if p in offered_set), None)
+
+
+class Verdict(enum.Enum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    http_status: HTTPStatus = HTTPStatus.OK
+    reason: str = ""
+    security_type: str | None = None
+    identity: StationIdentity | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPTED
+
+
+def refusal(http_status: HTTPStatus, reason: str, security_type: str | None) -> Decision:
+    return Decision(Verdict.REFUSED, http_status, reason, security_type)
+
+
+# authz outcome -> how the handshake is refused. Unknown station and wrong password get the
+# same 401 so the answer does not tell an attacker which station ids exist.
+_REFUSALS: Final = {
+    _OUTCOME.OUTCOME_UNKNOWN_STATION: refusal(
+        HTTPStatus.UNAUTHORIZED, "unknown station", SecurityEventType.UNKNOWN_STATION
+    ),
+    _OUTCOME.OUTCOME_BAD_CREDENTIALS: refusal(
+        HTTPStatus.UNAUTHORIZED, "wrong credentials", SecurityEventType.INVALID_CREDENTIALS
+    ),
+    _OUTCOME.OUTCOME_PROFILE_TOO_LOW: refusal(
+        HTTPStatus.FORBIDDEN, "connection below the station's security profile", SecurityEventType.PROFILE_TOO_LOW
+    ),
+    _OUTCOME.OUTCOME_QUARANTINED: refusal(
+        HTTPStatus.FORBIDDEN, "station is quarantined", SecurityEventType.QUARANTINED_STATION
+    ),
+}
+
+
+class StationAuthenticator:
+    def __init__(self, authz: authz_pb2_grpc.AuthzAsyncStub, deadline_seconds: float) -> None:
+        self.authz = authz
+        self.deadline_seconds = deadline_seconds
+
+    async def authenticate(
+        self,
+        station_id: str,
+        password: str,
+        *,
+        connection_profile: common_pb2.SecurityProfile,
+        remote_address: str,
+        client_certificate_sha256: str = "",
+    ) -> Decision:
+        request = authz_pb2.AuthenticateStationRequest(
+            station_id=station_id,
+            password=password,
+            connection_profile=connection_profile,
+            client_certificate_sha256=client_certificate_sha256,
+            remote_address=remote_address,
+        )
+        try:
+            reply = await self.authz.AuthenticateStation(request, timeout=self.deadline_seconds)
+        except grpc.aio.AioRpcError as error:
+            log.warning(
+                "authz did not answer the handshake",
+                extra={"station_id": station_id, "grpc_code": error.code().name},
+            )
+            return Decision(Verdict.UNAVAILABLE, HTTPStatus.SERVICE_UNAVAILABLE, "authentication unavailable")
+        if reply.outcome == _OUTCOME.OUTCOME_ACCEPTED:
+            identity = StationIdentity(
+                station_id=station_id,
+                tenant_id=reply.tenant_id,
+                site_id=reply.site_id,
+                # The profile this connection runs at (authz refuses one below the registered profile).
+                security_profile=connection_profile,
+            )
+            return Decision(Verdict.ACCEPTED, identity=identity)
+        return _REFUSALS.get(
+            reply.outcome,
+            refusal(HTTPStatus.UNAUTHORIZED, "authentication refused", SecurityEventType.INVALID_CREDENTIALS),
+        )

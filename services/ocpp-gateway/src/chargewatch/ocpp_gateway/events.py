@@ -1,0 +1,181 @@
+"""The facts the gateway publishes, built in one place: connections, refusals, security events,
+and whatever handlers turn station messages into."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+from google.protobuf.message import Message
+
+from chargewatch.ocpp_gateway.protocol import OcppVersion
+from chargewatch.ocpp_gateway.sessions import StationSession
+from chargewatch.streams import EventPublisher
+from chargewatch.v1 import common_pb2, events_pb2
+
+log = logging.getLogger(__name__)
+
+REPORTED_BY: Final = "ocpp-gateway"
+
+
+class SecurityEventType:
+    """ChargeWatch's own security event types raised by the gateway."""
+
+    UNKNOWN_STATION: Final = "UnknownStation"
+    INVALID_CREDENTIALS: Final = "InvalidCredentials"
+    PROFILE_TOO_LOW: Final = "SecurityProfileTooLow"
+    QUARANTINED_STATION: Final = "QuarantinedStationRefused"
+    INVALID_PATH: Final = "InvalidPath"
+    INVALID_MESSAGE: Final = "InvalidMessage"
+    OVERSIZE_MESSAGE: Final = "OversizeMessage"
+
+
+class GatewayEvents:
+    def __init__(self, publisher: EventPublisher, gateway_instance: str) -> None:
+        self.publisher = publisher
+        self.gateway_instance = gateway_instance
+
+    # -- from station messages (handlers) ----------------------------------------------------------
+    async def publish(self, session: StationSession, payload: Message, *, station_time: datetime | None = None) -> None:
+        """Publish one fact about a session's station; raises when Redis does not take it."""
+        envelope = self.publisher.envelope(
+            session.station_id, payload, tenant_id=session.tenant_id, station_time=station_time
+        )
+        await self.publisher.publish(envelope)
+
+    async def publish_many(self, session: StationSession, payloads: Sequence[Message]) -> None:
+        envelopes = [self.publisher.envelope(session.station_id, p, tenant_id=session.tenant_id) for p in payloads]
+        await self.publisher.publish_many(envelopes)
+
+    # -- connection life -------------------------------------------------------------------------
+    def _connection(
+        self,
+        kind: events_pb2.StationConnection.Kind,
+        *,
+        version: OcppVersion | None,
+        profile: common_pb2.SecurityProfile,
+        remote_address: str,
+        reason: str = "",
+        close_code: int = 0,
+    ) -> events_pb2.StationConnection:
+        return events_pb2.StationConnection(
+            kind=kind,
+            ocpp_version=version.proto if version is not None else common_pb2.OCPP_VERSION_UNSPECIFIED,
+            security_profile=profile,
+            remote_address=remote_address,
+            gateway_instance=self.gateway_instance,
+            reason=reason,
+            close_code=close_code,
+        )
+
+    async def connected(self, session: StationSession) -> None:
+        payload = self._connection(
+            events_pb2.StationConnection.KIND_CONNECTED,
+            version=session.version,
+            profile=session.identity.security_profile,
+            remote_address=session.remote_address,
+        )
+        await self._best_effort(session.station_id, session.tenant_id, [payload], "connected")
+
+    async def disconnected(self, session: StationSession, close_code: int, reason: str) -> None:
+        payload = self._connection(
+            events_pb2.StationConnection.KIND_DISCONNECTED,
+            version=session.version,
+            profile=session.identity.security_profile,
+            remote_address=session.remote_address,
+            reason=reason,
+            close_code=close_code,
+        )
+        await self._best_effort(session.station_id, session.tenant_id, [payload], "disconnected")
+
+    async def refused(
+        self,
+        station_id: str,
+        *,
+        version: OcppVersion | None,
+        profile: common_pb2.SecurityProfile,
+        remote_address: str,
+        reason: str,
+        http_status: int,
+        security_type: str | None = None,
+        tenant_id: str = "",
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        """A refused handshake: a KIND_REFUSED connection event and, for a security reason, a security event.
+
+        Without a station id (a path that names none) only the security event is published.
+        """
+        payloads: list[Message] = []
+        if station_id:
+            payloads.append(
+                self._connection(
+                    events_pb2.StationConnection.KIND_REFUSED,
+                    version=version,
+                    profile=profile,
+                    remote_address=remote_address,
+                    reason=reason,
+                    close_code=http_status,
+                )
+            )
+        if security_type is not None:
+            payloads.append(
+                self.security_event(
+                    security_type,
+                    reason,
+                    remote_address=remote_address,
+                    severity=common_pb2.SEVERITY_MEDIUM,
+                    attributes={"http_status": str(http_status), **(details or {})},
+                )
+            )
+        await self._best_effort(station_id, tenant_id, payloads, "refused")
+
+    # -- security --------------------------------------------------------------------------------
+    def security_event(
+        self,
+        event_type: str,
+        tech_info: str,
+        *,
+        remote_address: str,
+        severity: common_pb2.Severity = common_pb2.SEVERITY_LOW,
+        attributes: Mapping[str, str] | None = None,
+    ) -> events_pb2.SecurityEvent:
+        return events_pb2.SecurityEvent(
+            type=event_type,
+            # OCPP's techInfo is at most 255 characters; ours follow suit.
+            tech_info=tech_info[:255],
+            severity=severity,
+            reported_by=REPORTED_BY,
+            remote_address=remote_address,
+            attributes=dict(attributes or {}),
+        )
+
+    async def security(
+        self,
+        station_id: str,
+        event_type: str,
+        tech_info: str,
+        *,
+        remote_address: str,
+        tenant_id: str = "",
+        severity: common_pb2.Severity = common_pb2.SEVERITY_LOW,
+        attributes: Mapping[str, str] | None = None,
+    ) -> None:
+        payload = self.security_event(
+            event_type, tech_info, remote_address=remote_address, severity=severity, attributes=attributes
+        )
+        await self._best_effort(station_id, tenant_id, [payload], "security")
+
+    async def _best_effort(self, station_id: str, tenant_id: str, payloads: Sequence[Message], what: str) -> None:
+        """Publish facts whose loss must not stop the gateway (it keeps serving while Redis is away)."""
+        if not payloads:
+            return
+        try:
+            envelopes = [self.publisher.envelope(station_id, p, tenant_id=tenant_id) for p in payloads]
+            if len(envelopes) == 1:
+                await self.publisher.publish(envelopes[0])
+            else:
+                await self.publisher.publish_many(envelopes)
+        except Exception:
+            log.exception("could not publish %s event", what, extra={"station_id": station_id})

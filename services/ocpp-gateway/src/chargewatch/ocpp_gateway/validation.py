@@ -1,0 +1,127 @@
+"""Payload validation with the OCPP JSON schemas, compiled once per action into Python code.
+
+The `ocpp` package ships the official schemas but validates with jsonschema's interpreter, in an
+executor, per message: correct, and far too slow for a gateway. fastjsonschema turns each schema
+into a function once; after that a validation is a plain function call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib import resources
+from importlib.abc import Traversable
+from typing import Any, Final
+
+import fastjsonschema
+import orjson
+
+from chargewatch.ocpp_gateway.protocol import ErrorKind, OcppError, OcppVersion
+
+Validator = Callable[[Any], Any]
+
+_SCHEMA_DIRS: Final = {OcppVersion.V16: "v16", OcppVersion.V201: "v201"}
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+# fastjsonschema's failing keyword -> the CALLERROR kind. A missing required field or too many
+# items is an occurrence constraint; a wrong type, an over-long string (OCPP's CiStringN types)
+# or a malformed date-time a type constraint; a value outside an enum or a range a property
+# constraint; an unexpected property breaks the PDU's format.
+_RULE_KINDS: Final = {
+    "required": ErrorKind.OCCURRENCE_CONSTRAINT,
+    "minItems": ErrorKind.OCCURRENCE_CONSTRAINT,
+    "maxItems": ErrorKind.OCCURRENCE_CONSTRAINT,
+    "minProperties": ErrorKind.OCCURRENCE_CONSTRAINT,
+    "maxProperties": ErrorKind.OCCURRENCE_CONSTRAINT,
+    "dependencies": ErrorKind.OCCURRENCE_CONSTRAINT,
+    "type": ErrorKind.TYPE_CONSTRAINT,
+    "maxLength": ErrorKind.TYPE_CONSTRAINT,
+    "minLength": ErrorKind.TYPE_CONSTRAINT,
+    "format": ErrorKind.TYPE_CONSTRAINT,
+    "pattern": ErrorKind.TYPE_CONSTRAINT,
+    "enum": ErrorKind.PROPERTY_CONSTRAINT,
+    "const": ErrorKind.PROPERTY_CONSTRAINT,
+    "minimum": ErrorKind.PROPERTY_CONSTRAINT,
+    "maximum": ErrorKind.PROPERTY_CONSTRAINT,
+    "exclusiveMinimum": ErrorKind.PROPERTY_CONSTRAINT,
+    "exclusiveMaximum": ErrorKind.PROPERTY_CONSTRAINT,
+    "multipleOf": ErrorKind.PROPERTY_CONSTRAINT,
+    "uniqueItems": ErrorKind.PROPERTY_CONSTRAINT,
+    "additionalProperties": ErrorKind.FORMAT,
+}
+
+
+def schema_error(error: fastjsonschema.JsonSchemaValueException) -> OcppError:
+    """The CALLERROR for a failed validation; its description names the field, never echoes values."""
+    kind = _RULE_KINDS.get(error.rule or "", ErrorKind.FORMAT)
+    message = error.message.replace("data", "payload", 1)
+    return OcppError(kind, message, {"field": (error.name or "data").replace("data", "payload", 1)})
+
+
+def schema_directory(version: OcppVersion) -> Traversable:
+    return resources.files("ocpp") / _SCHEMA_DIRS[version] / "schemas"
+
+
+class SchemaSet:
+    """Every schema of one OCPP version: which actions exist, and their compiled validators.
+
+    Validators compile on first use (about 5-10 ms each) and are kept for the process's life;
+    `warm` compiles the hot ones at start-up so no station waits for a compilation.
+    """
+
+    def __init__(self, version: OcppVersion, directory: Traversable | None = None) -> None:
+        self.version = version
+        self._directory = directory or schema_directory(version)
+        self._files = {entry.name.removesuffix(".json"): entry for entry in self._directory.iterdir()}
+        if version is OcppVersion.V16:
+            # 1.6 names a request's schema after the action alone: Heartbeat.json, HeartbeatResponse.json.
+            self.actions = frozenset(name for name in self._files if not name.endswith("Response"))
+        else:
+            self.actions = frozenset(n.removesuffix("Request") for n in self._files if n.endswith("Request"))
+        self._validators: dict[str, Validator] = {}
+
+    def knows(self, action: str) -> bool:
+        return action in self.actions
+
+    def _schema_name(self, action: str, *, response: bool) -> str:
+        if response:
+            return f"{action}Response"
+        return action if self.version is OcppVersion.V16 else f"{action}Request"
+
+    def validator(self, action: str, *, response: bool = False) -> Validator:
+        """The compiled validator of an action's request (or response); KeyError for an unknown action."""
+        name = self._schema_name(action, response=response)
+        validator = self._validators.get(name)
+        if validator is None:
+            if action not in self.actions:
+                raise KeyError(f"OCPP {self.version.label} has no action {action!r}")
+            raw = self._files[name].read_bytes()
+            # The 2.0.1 schema files start with a UTF-8 byte order mark, which JSON parsers refuse.
+            schema = orjson.loads(raw.removeprefix(_UTF8_BOM))
+            # fastjsonschema checks multipleOf 0.1 (1.6 charging schedules) through Decimal(repr(x)),
+            # so 21.4 passes although 21.4 / 0.1 is 213.99999999999997 in binary floating point.
+            validator = fastjsonschema.compile(schema, use_default=False)
+            self._validators[name] = validator
+        return validator
+
+    def warm(self, actions: Iterable[str]) -> None:
+        for action in actions:
+            self.validator(action)
+            self.validator(action, response=True)
+
+    def validate(self, action: str, payload: dict[str, Any], *, response: bool = False) -> None:
+        """Raise the `OcppError` a station should get when `payload` breaks the action's schema."""
+        try:
+            self.validator(action, response=response)(payload)
+        except fastjsonschema.JsonSchemaValueException as error:
+            raise schema_error(error) from None
+
+
+_SETS: dict[OcppVersion, SchemaSet] = {}
+
+
+def schemas(version: OcppVersion) -> SchemaSet:
+    """The process-wide schema set of a version (validators are shared by every session)."""
+    schema_set = _SETS.get(version)
+    if schema_set is None:
+        schema_set = _SETS[version] = SchemaSet(version)
+    return schema_set

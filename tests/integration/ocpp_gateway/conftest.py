@@ -1,0 +1,189 @@
+"""The gateway in-process against a real Redis and a test double of authz on a real gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+import redis.asyncio as aioredis
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
+from chargewatch.ocpp_gateway.config import GatewaySettings
+from chargewatch.ocpp_gateway.dispatch import Dispatcher
+from chargewatch.ocpp_gateway.events import GatewayEvents
+from chargewatch.ocpp_gateway.grpc_api import GatewayCommandsServicer
+from chargewatch.ocpp_gateway.server import OcppServer
+from chargewatch.ocpp_gateway.sessions import SessionRegistry
+from chargewatch.rpc import GrpcServer, client_channel
+from chargewatch.streams import EventPublisher, StreamFamily, stream_name
+from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2, events_pb2, gateway_pb2_grpc
+
+OUTCOME = authz_pb2.AuthenticateStationResponse
+
+
+@dataclass
+class Station:
+    password: str
+    tenant_id: str = "tenant-a"
+    site_id: str = "site-1"
+    profile: int = common_pb2.SECURITY_PROFILE_1_BASIC
+
+
+@dataclass
+class FakeAuthz(authz_pb2_grpc.AuthzServicer):
+    """Test double of authz's AuthenticateStation, answering from a dict of stations."""
+
+    stations: dict[str, Station] = field(default_factory=dict)
+    requests: list[authz_pb2.AuthenticateStationRequest] = field(default_factory=list)
+    delay: float = 0.0
+
+    async def AuthenticateStation(
+        self, request: authz_pb2.AuthenticateStationRequest, context: Any
+    ) -> authz_pb2.AuthenticateStationResponse:
+        self.requests.append(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        station = self.stations.get(request.station_id)
+        if station is None:
+            return OUTCOME(outcome=OUTCOME.OUTCOME_UNKNOWN_STATION)
+        if request.password != station.password:
+            return OUTCOME(outcome=OUTCOME.OUTCOME_BAD_CREDENTIALS)
+        if request.connection_profile < station.profile:
+            return OUTCOME(outcome=OUTCOME.OUTCOME_PROFILE_TOO_LOW)
+        return OUTCOME(
+            outcome=OUTCOME.OUTCOME_ACCEPTED,
+            tenant_id=station.tenant_id,
+            site_id=station.site_id,
+            security_profile=station.profile,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture(scope="session")
+def span_exporter() -> InMemorySpanExporter:
+    """Collects every finished span; the SDK provider is process-global, so it is installed once."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+        provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        pytest.skip("a non-SDK tracer provider is installed in this process")
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture
+async def authz() -> AsyncIterator[tuple[FakeAuthz, int]]:
+    servicer = FakeAuthz()
+    server = GrpcServer("127.0.0.1", 0)
+    server.add_service(authz_pb2_grpc.add_AuthzServicer_to_server, servicer, "chargewatch.v1.Authz")
+    port = await server.start()
+    await server.set_serving(True)
+    yield servicer, port
+    await server.stop(0)
+
+
+@dataclass
+class Gateway:
+    server: OcppServer
+    registry: SessionRegistry
+    authz: FakeAuthz
+    redis: aioredis.Redis
+    settings: GatewaySettings
+    grpc_port: int
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}/ocpp"
+
+    def add_station(self, station_id: str, password: str = "secret-password-123", **kwargs: Any) -> str:  # noqa: S107
+        self.authz.stations[station_id] = Station(password, **kwargs)
+        return password
+
+    async def events(self, family: StreamFamily) -> list[events_pb2.EventEnvelope]:
+        entries = await self.redis.xrange(stream_name(family, 0))
+        return [events_pb2.EventEnvelope.FromString(fields[b"data"]) for _, fields in entries]
+
+    async def wait_for_events(
+        self, family: StreamFamily, predicate: Any, *, within: float = 5.0
+    ) -> list[events_pb2.EventEnvelope]:
+        async with asyncio.timeout(within):
+            while True:
+                matching = [e for e in await self.events(family) if predicate(e)]
+                if matching:
+                    return matching
+                await asyncio.sleep(0.02)
+
+
+def gateway_settings(**overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "ocpp_host": "127.0.0.1",
+        "ocpp_port": 0,
+        "grpc_host": "127.0.0.1",
+        "grpc_port": 0,
+        "heartbeat_interval_seconds": 120,
+        "gateway_instance": "gw-test-1",
+        "close_timeout_seconds": 2.0,
+        **overrides,
+    }
+    return GatewaySettings(**values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to start the gateway with other settings."""
+    return {}
+
+
+@pytest.fixture
+async def gateway(
+    authz: tuple[FakeAuthz, int], redis_client: aioredis.Redis, settings_overrides: dict[str, Any]
+) -> AsyncIterator[Gateway]:
+    servicer, authz_port = authz
+    settings = gateway_settings(authz_target=f"127.0.0.1:{authz_port}", **settings_overrides)
+    channel = client_channel(settings.authz_target, idempotent_methods=[AUTHENTICATE_STATION])
+    publisher = EventPublisher(redis_client, producer="ocpp-gateway/test")
+    events = GatewayEvents(publisher, settings.gateway_instance)
+    registry = SessionRegistry()
+    server = OcppServer(
+        settings,
+        authenticator=StationAuthenticator(authz_pb2_grpc.AuthzStub(channel), settings.authz_deadline_seconds),
+        events=events,
+        dispatcher=Dispatcher(settings, events),
+        registry=registry,
+    )
+    commands = GrpcServer("127.0.0.1", 0)
+    commands.add_service(
+        gateway_pb2_grpc.add_GatewayCommandsServicer_to_server,
+        GatewayCommandsServicer(registry, settings),
+        "chargewatch.v1.GatewayCommands",
+    )
+    grpc_port = await commands.start()
+    await commands.set_serving(True)
+    task = asyncio.create_task(server.run())
+    await asyncio.wait_for(server.started.wait(), 10)
+    yield Gateway(server, registry, servicer, redis_client, settings, grpc_port)
+    server.stop()
+    await asyncio.wait_for(task, 15)
+    await commands.stop(0)
+    await channel.close(None)
+
+
+def basic(station_id: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{station_id}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+async def commands(gateway: Gateway) -> AsyncIterator[Any]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{gateway.grpc_port}")
+    yield gateway_pb2_grpc.GatewayCommandsStub(channel)
+    await channel.close(None)

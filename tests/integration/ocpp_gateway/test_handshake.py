@@ -1,0 +1,146 @@
+"""The handshake: path, subprotocol and credentials are checked before the WebSocket upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from chargewatch.streams import StreamFamily
+from chargewatch.v1 import common_pb2, events_pb2
+from tests.integration.ocpp_gateway.conftest import Gateway, basic
+
+REFUSED = events_pb2.StationConnection.KIND_REFUSED
+
+
+async def refused_status(url: str, headers: dict[str, str], subprotocols: list[str] | None = None) -> InvalidStatus:
+    with pytest.raises(InvalidStatus) as refused:
+        async with websockets.connect(
+            url,
+            subprotocols=subprotocols or ["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers=headers,
+            open_timeout=5,
+        ):
+            pass
+    return refused.value
+
+
+async def test_unknown_station_is_refused_with_401_and_recorded(gateway: Gateway) -> None:
+    refused = await refused_status(f"{gateway.url}/NOBODY-1", basic("NOBODY-1", "x" * 20))
+    assert refused.response.status_code == 401
+    assert refused.response.headers["WWW-Authenticate"].startswith("Basic")
+    security = await gateway.wait_for_events(StreamFamily.SECURITY, lambda e: e.station_id == "NOBODY-1")
+    assert security[0].security.type == "UnknownStation"
+    assert security[0].security.remote_address == "127.0.0.1"
+    assert security[0].security.reported_by == "ocpp-gateway"
+    connection = await gateway.wait_for_events(StreamFamily.CONNECTION, lambda e: e.station_id == "NOBODY-1")
+    assert connection[0].connection.kind == REFUSED
+    assert connection[0].connection.close_code == 401
+    assert connection[0].connection.ocpp_version == common_pb2.OCPP_VERSION_1_6
+    # authz heard the attempt, with the address; the password went only there.
+    assert gateway.authz.requests[-1].remote_address == "127.0.0.1"
+
+
+async def test_wrong_password_is_refused_with_401(gateway: Gateway) -> None:
+    gateway.add_station("CP-PW-1", "the-right-password-1")
+    refused = await refused_status(f"{gateway.url}/CP-PW-1", basic("CP-PW-1", "a-wrong-password-12"))
+    assert refused.response.status_code == 401
+    security = await gateway.wait_for_events(StreamFamily.SECURITY, lambda e: e.station_id == "CP-PW-1")
+    assert security[0].security.type == "InvalidCredentials"
+    assert "a-wrong-password" not in str(security[0])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer abc"},
+        {"Authorization": "Basic !!!not-base64"},
+        basic("CP-OTHER", "the-right-password-2"),
+    ],
+)
+async def test_missing_or_foreign_credentials_are_refused_without_asking_authz(
+    gateway: Gateway, headers: dict[str, str]
+) -> None:
+    gateway.add_station("CP-PW-2", "the-right-password-2")
+    refused = await refused_status(f"{gateway.url}/CP-PW-2", headers)
+    assert refused.response.status_code == 401
+    assert not gateway.authz.requests
+    security = await gateway.wait_for_events(StreamFamily.SECURITY, lambda e: e.station_id == "CP-PW-2")
+    assert security[0].security.type == "InvalidCredentials"
+
+
+async def test_profile_below_the_registered_one_is_forbidden(gateway: Gateway) -> None:
+    password = gateway.add_station("CP-TLS-1", profile=common_pb2.SECURITY_PROFILE_2_TLS_BASIC)
+    refused = await refused_status(f"{gateway.url}/CP-TLS-1", basic("CP-TLS-1", password))
+    assert refused.response.status_code == 403
+    assert gateway.authz.requests[-1].connection_profile == common_pb2.SECURITY_PROFILE_1_BASIC
+    security = await gateway.wait_for_events(StreamFamily.SECURITY, lambda e: e.station_id == "CP-TLS-1")
+    assert security[0].security.type == "SecurityProfileTooLow"
+
+
+@pytest.mark.parametrize(
+    "path", ["/not-ocpp/CP-1", "/ocpp", "/ocpp/", "/ocpp/CP-1/extra", "/ocpp/bad%20id", "/ocpp/" + "A" * 49]
+)
+async def test_a_path_that_names_no_station_is_refused_with_404(gateway: Gateway, path: str) -> None:
+    gateway.add_station("CP-1")
+    base = gateway.url.removesuffix("/ocpp")
+    refused = await refused_status(f"{base}{path}", basic("CP-1", "secret-password-123"))
+    assert refused.response.status_code == 404
+    assert not gateway.authz.requests
+    security = await gateway.wait_for_events(StreamFamily.SECURITY, lambda e: e.security.type == "InvalidPath")
+    assert security[0].station_id == ""
+    assert security[0].security.attributes["path"] == path
+
+
+async def test_url_encoded_station_ids_are_decoded(gateway: Gateway) -> None:
+    password = gateway.add_station("CP:7.a_b-c")
+    async with websockets.connect(
+        f"{gateway.url}/CP%3A7.a_b-c", subprotocols=["ocpp1.6"], additional_headers=basic("CP:7.a_b-c", password)
+    ) as socket:
+        await socket.send('[2,"hb","Heartbeat",{}]')
+        assert (await asyncio.wait_for(socket.recv(), 5)).startswith('[3,"hb"')
+        assert gateway.registry.get("CP:7.a_b-c") is not None
+
+
+@pytest.mark.parametrize("subprotocols", [[], ["ocpp1.5"], ["ocpp2.1", "chat"]])
+async def test_no_supported_subprotocol_is_refused_with_400(gateway: Gateway, subprotocols: list[str]) -> None:
+    password = gateway.add_station("CP-SP-1")
+    with pytest.raises(InvalidStatus) as refused:
+        async with websockets.connect(
+            f"{gateway.url}/CP-SP-1",
+            subprotocols=subprotocols or None,  # type: ignore[arg-type]
+            additional_headers=basic("CP-SP-1", password),
+        ):
+            pass
+    assert refused.value.response.status_code == 400
+    assert not gateway.authz.requests
+    connection = await gateway.wait_for_events(StreamFamily.CONNECTION, lambda e: e.station_id == "CP-SP-1")
+    assert connection[0].connection.kind == REFUSED
+    assert "subprotocol" in connection[0].connection.reason
+
+
+async def test_the_preferred_subprotocol_is_chosen(gateway: Gateway) -> None:
+    password = gateway.add_station("CP-SP-2")
+    async with websockets.connect(
+        f"{gateway.url}/CP-SP-2",
+        subprotocols=["ocpp1.6", "ocpp2.0.1"],  # type: ignore[list-item]
+        additional_headers=basic("CP-SP-2", password),
+    ) as socket:
+        assert socket.subprotocol == "ocpp2.0.1"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"authz_deadline_seconds": 0.3}
+
+
+async def test_authz_too_slow_answers_503(gateway: Gateway) -> None:
+    password = gateway.add_station("CP-SLOW-1")
+    gateway.authz.delay = 1.0
+    refused = await refused_status(f"{gateway.url}/CP-SLOW-1", basic("CP-SLOW-1", password))
+    assert refused.response.status_code == 503
+    assert not [e for e in await gateway.events(StreamFamily.SECURITY) if e.station_id == "CP-SLOW-1"]
