@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from chargewatch.devstack.processes import ManagedProcess, start_mongo_store, start_redis
+from chargewatch.devstack.processes import (
+    ManagedProcess,
+    start_identity_provider,
+    start_mongo_store,
+    start_redis,
+)
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +48,15 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPr
 @pytest.fixture(scope="session")
 def mongo_url(mongo_server: ManagedProcess) -> str:
     return f"mongodb://127.0.0.1:{mongo_server.port}/"
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    server = start_identity_provider(log_dir=tmp_path_factory.mktemp("idp"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def keycloak_url(identity_provider: ManagedProcess) -> str:
+    return f"http://127.0.0.1:{identity_provider.port}"

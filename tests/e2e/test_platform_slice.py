@@ -160,7 +160,7 @@ def test_partners_see_only_their_own_tenant(live: LivePlatform) -> None:
         page = client.get("/v1/stations", params={"limit": 100}).json()
         assert page["items"] and {s["tenant_id"] for s in page["items"]} == {"partner-a"}
         assert page["total"] == len(page["items"])
-        other = next(s["station_id"] for s in live.platform.fleet if s.tenant_id == "partner-b")
+        other = next(s.station_id for s in live.platform.fleet if s.tenant_id == "partner-b")
         hidden = client.get(f"/v1/stations/{other}")
         assert hidden.status_code == 404
         assert hidden.headers["content-type"] == "application/problem+json"

@@ -103,3 +103,19 @@ async def test_indexes_including_ttl_are_created(db) -> None:  # type: ignore[no
     assert [("station_id", 1), ("station_time", 1)] in keys
     ttl = [index for index in indexes if list(index["key"].items()) == [("received_time", 1)]]
     assert ttl and ttl[0].get("expireAfterSeconds") == 86_400
+
+
+async def test_conditional_update_touches_only_the_named_document(db) -> None:  # type: ignore[no-untyped-def]
+    """`{"_id": A, "$or": [...]}` must never update B.
+
+    nx-27017 reads that filter as `_id = A AND x OR y` and updated another station whose field
+    satisfied the second branch; the explicit `$and` form is answered right by both stores.
+    """
+    await db.stations.insert_many([{"_id": "A", "last_seen_ms": 10}, {"_id": "B", "last_seen_ms": 1}])
+    newer_than_5 = {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": 5}}]}
+    result = await db.stations.update_one({"$and": [{"_id": "A"}, newer_than_5]}, {"$set": {"last_seen_ms": 5}})
+    assert result.matched_count == 0
+    assert await db.stations.find_one({"_id": "B"}) == {"_id": "B", "last_seen_ms": 1}
+    result = await db.stations.update_one({"$and": [{"_id": "B"}, newer_than_5]}, {"$set": {"last_seen_ms": 5}})
+    assert result.matched_count == 1
+    assert await db.stations.find_one({"_id": "A"}) == {"_id": "A", "last_seen_ms": 10}

@@ -7,13 +7,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from chargewatch.auth import AccessTokenValidator, InvalidTokenError, Principal
+from chargewatch.auth import (
+    KNOWN_ROLES,
+    OPERATOR,
+    SECURITY_ANALYST,
+    SRE,
+    AccessTokenValidator,
+    InvalidTokenError,
+    Principal,
+)
 from chargewatch.partner_api.clients import ServiceClients
 from chargewatch.partner_api.errors import ApiError
 from chargewatch.v1 import common_pb2
 
-OPERATOR_WIDE_ROLES = frozenset({"operator", "sre", "security-analyst"})
-KNOWN_ROLES = OPERATOR_WIDE_ROLES | {"partner"}
+OPERATOR_WIDE_ROLES = frozenset({OPERATOR, SRE, SECURITY_ANALYST})
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from the ChargeWatch Keycloak realm")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chargewatch"'}

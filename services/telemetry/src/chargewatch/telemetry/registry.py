@@ -151,9 +151,11 @@ class StationRegistry:
         self, envelope: events_pb2.EventEnvelope, condition: dict[str, Any], fields: Document
     ) -> bool:
         """Set `fields` when `condition` holds; False when the stored state is newer (or equal)."""
-        result = await self.stations.update_one({"_id": envelope.station_id, **condition}, {"$set": fields})
+        # An explicit $and: nx-27017 mis-reads `{"_id": x, "$or": [...]}` (see test_store_features).
+        query = {"$and": [{"_id": envelope.station_id}, condition]}
+        result = await self.stations.update_one(query, {"$set": fields})
         if result.matched_count == 0 and await self._ensure(envelope):
-            result = await self.stations.update_one({"_id": envelope.station_id, **condition}, {"$set": fields})
+            result = await self.stations.update_one(query, {"$set": fields})
         return result.matched_count > 0
 
     async def apply(self, envelope: events_pb2.EventEnvelope) -> None:

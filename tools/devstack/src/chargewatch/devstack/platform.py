@@ -22,7 +22,9 @@ import httpx
 
 from chargewatch.devstack.processes import (
     ManagedProcess,
-    free_port,
+    free_ports,
+    port_in_use,
+    start_identity_provider,
     start_mongo_store,
     start_process,
     start_redis,
@@ -73,7 +75,17 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(**{name: free_port() for name in cls.__dataclass_fields__})
+        names = list(cls.__dataclass_fields__)
+        return cls(**dict(zip(names, free_ports(len(names)), strict=True)))
+
+    def taken(self) -> list[tuple[str, int]]:
+        """The fixed ports something already listens on (another stack still running, say)."""
+        busy = []
+        for name in self.__dataclass_fields__:
+            port = getattr(self, name)
+            if port and port_in_use(port):
+                busy.append((name, port))
+        return busy
 
     def ops(self, service: str) -> int:
         return {
@@ -189,6 +201,10 @@ class Platform:
 
     def _start_infrastructure(self) -> None:
         ports = self.config.ports
+        busy = ports.taken()
+        if busy:
+            listed = ", ".join(f"{port} ({name})" for name, port in busy)
+            raise RuntimeError(f"ports already in use: {listed}; is another ChargeWatch stack still running?")
         redis = start_redis(ports.redis or None, log_dir=self.log_dir)
         self.processes.append(redis)
         self.redis_url = f"redis://127.0.0.1:{redis.port}/0"
@@ -200,20 +216,7 @@ class Platform:
             self.mongo_url = f"mongodb://127.0.0.1:{mongo.port}/"
         if not self.keycloak_url:
             self.keycloak_url = f"http://127.0.0.1:{ports.idp}"
-            self.processes.append(
-                start_process(
-                    "identity-provider",
-                    [sys.executable, "-m", "chargewatch.devidp"],
-                    env={
-                        **self._common_env(),
-                        "CW_DEVIDP_HOST": "127.0.0.1",
-                        "CW_DEVIDP_PORT": str(ports.idp),
-                        "CW_DEVIDP_PUBLIC_BASE_URL": self.keycloak_url,
-                    },
-                    log_dir=self.log_dir,
-                    port=ports.idp,
-                )
-            )
+            self.processes.append(start_identity_provider(ports.idp, log_dir=self.log_dir, env=self._common_env()))
 
     def _common_env(self) -> dict[str, str]:
         env = {

@@ -39,6 +39,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every socket stays bound until all are picked."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
 def wait_for_port(
     port: int, host: str = "127.0.0.1", timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
 ) -> None:
@@ -192,3 +207,24 @@ def start_mongo_store(
     pid_dir = log_dir or Path(tempfile.gettempdir())
     argv += ["--pid-file", str(pid_dir / f"nx-27017-{port}.pid"), "--log-file", str(pid_dir / f"nx-27017-{port}.log")]
     return start_process("mongo", argv, log_dir=log_dir, port=port)
+
+
+def start_identity_provider(
+    port: int | None = None, log_dir: Path | None = None, env: Mapping[str, str] | None = None
+) -> ManagedProcess:
+    """The development identity provider (Keycloak's endpoints), in development mode."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    return start_process(
+        "identity-provider",
+        [sys.executable, "-m", "chargewatch.devidp"],
+        env={
+            **(env or {}),
+            "CHARGEWATCH_MODE": "development",
+            "CW_DEVIDP_HOST": "127.0.0.1",
+            "CW_DEVIDP_PORT": str(port),
+            "CW_DEVIDP_PUBLIC_BASE_URL": base_url,
+        },
+        log_dir=log_dir,
+        port=port,
+    )

@@ -1,0 +1,392 @@
+"""The HTTP surface: Keycloak's URL layout for the endpoints ChargeWatch uses.
+
+OIDC discovery, JWKS, the token endpoint (password, client_credentials, refresh_token and
+authorization_code with PKCE), the login page, userinfo and logout.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import jwt
+from fastapi import FastAPI, Form, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from chargewatch.devidp.keys import KeyRing
+from chargewatch.devidp.realm import Client, Realm, User
+
+_CODE_TTL_SECONDS = 60
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass
+class Session:
+    id: str
+    user: User
+    client: Client
+    scope: str
+    expires_at: float
+    refresh_jti: str
+
+
+@dataclass
+class PendingCode:
+    session: Session
+    redirect_uri: str
+    code_challenge: str
+    expires_at: float
+
+
+class IdentityProvider:
+    """Token issuance; kept apart from HTTP so tests can drive it directly."""
+
+    def __init__(self, realm: Realm, keys: KeyRing, base_url: str) -> None:
+        self.realm = realm
+        self.keys = keys
+        self.base_url = base_url.rstrip("/")
+        self.sessions: dict[str, Session] = {}
+        self.codes: dict[str, PendingCode] = {}
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base_url}/realms/{self.realm.name}"
+
+    def client(self, client_id: str | None, secret: str | None) -> Client:
+        client = self.realm.clients.get(client_id or "")
+        if client is None or not client.enabled or client.bearer_only or not client.check_secret(secret):
+            raise OAuthError("invalid_client", "Invalid client or Invalid client credentials", 401)
+        return client
+
+    def login(self, client: Client, username: str, password: str, scope: str) -> Session:
+        user = self.realm.users.get(username)
+        if user is None or user.service_account_client_id:
+            raise OAuthError("invalid_grant", "Invalid user credentials", 401)
+        if self.realm.is_locked(user):
+            raise OAuthError("invalid_grant", "Invalid user credentials", 401)  # Keycloak does not reveal locks
+        if not user.check_password(password):
+            user.failures.append(time.monotonic())
+            raise OAuthError("invalid_grant", "Invalid user credentials", 401)
+        if not user.enabled:
+            raise OAuthError("invalid_grant", "Account disabled", 400)
+        user.failures.clear()
+        return self._open_session(user, client, scope)
+
+    def service_account_session(self, client: Client, scope: str) -> Session:
+        user = self.realm.service_account(client.client_id)
+        if not client.service_accounts or client.public or user is None:
+            raise OAuthError("unauthorized_client", "Client not enabled to retrieve service account")
+        return self._open_session(user, client, scope)
+
+    def _open_session(self, user: User, client: Client, scope: str) -> Session:
+        session = Session(
+            id=str(uuid.uuid4()),
+            user=user,
+            client=client,
+            scope=scope,
+            expires_at=time.time() + self.realm.refresh_token_lifespan,
+            refresh_jti="",
+        )
+        self.sessions[session.id] = session
+        return session
+
+    def tokens(self, session: Session, *, refresh: bool = True) -> dict[str, Any]:
+        now = int(time.time())
+        claims = self.realm.claims_for(session.user, session.client, session.scope)
+        claims |= {
+            "exp": now + self.realm.access_token_lifespan,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "iss": self.issuer,
+            "sid": session.id,
+        }
+        body: dict[str, Any] = {
+            "access_token": self.keys.sign(claims),
+            "expires_in": self.realm.access_token_lifespan,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "scope": claims["scope"],
+        }
+        if refresh:
+            session.refresh_jti = str(uuid.uuid4())
+            session.expires_at = now + self.realm.refresh_token_lifespan
+            body["refresh_token"] = self.keys.sign(
+                {
+                    "exp": int(session.expires_at),
+                    "iat": now,
+                    "jti": session.refresh_jti,
+                    "iss": self.issuer,
+                    "aud": self.issuer,
+                    "sub": session.user.id,
+                    "typ": "Refresh",
+                    "azp": session.client.client_id,
+                    "sid": session.id,
+                }
+            )
+            body["refresh_expires_in"] = self.realm.refresh_token_lifespan
+            body["session_state"] = session.id
+        if "openid" in claims["scope"].split():
+            body["id_token"] = self.keys.sign(
+                {
+                    k: v
+                    for k, v in (claims | {"typ": "ID", "aud": session.client.client_id}).items()
+                    if k not in {"realm_access", "scope"}
+                }
+            )
+        return body
+
+    def refresh(self, client: Client, refresh_token: str) -> Session:
+        try:
+            claims = self.keys.verify(refresh_token, audience=self.issuer, issuer=self.issuer)
+        except jwt.PyJWTError as exc:
+            raise OAuthError("invalid_grant", "Invalid refresh token") from exc
+        session = self.sessions.get(str(claims.get("sid")))
+        if claims.get("typ") != "Refresh" or session is None or claims.get("azp") != client.client_id:
+            raise OAuthError("invalid_grant", "Session not active")
+        if claims.get("jti") != session.refresh_jti:
+            # A replayed refresh token: revoke the whole session, as Keycloak does with revokeRefreshToken.
+            self.sessions.pop(session.id, None)
+            raise OAuthError("invalid_grant", "Maximum allowed refresh token reuse exceeded")
+        if not session.user.enabled:
+            raise OAuthError("invalid_grant", "Account disabled")
+        return session
+
+    def logout(self, client: Client, refresh_token: str) -> None:
+        try:
+            claims = self.keys.verify(refresh_token, audience=self.issuer, issuer=self.issuer)
+        except jwt.PyJWTError as exc:
+            raise OAuthError("invalid_grant", "Invalid refresh token") from exc
+        session = self.sessions.get(str(claims.get("sid")))
+        if session is not None and session.client.client_id == client.client_id:
+            del self.sessions[session.id]
+
+    def issue_code(self, session: Session, redirect_uri: str, code_challenge: str) -> str:
+        now = time.time()
+        self.codes = {k: v for k, v in self.codes.items() if v.expires_at > now}
+        code = secrets.token_urlsafe(32)
+        self.codes[code] = PendingCode(session, redirect_uri, code_challenge, now + _CODE_TTL_SECONDS)
+        return code
+
+    def redeem_code(self, client: Client, code: str, redirect_uri: str, verifier: str) -> Session:
+        pending = self.codes.pop(code, None)  # single use, even when the exchange fails
+        if pending is None or pending.expires_at < time.time() or pending.session.client is not client:
+            raise OAuthError("invalid_grant", "Code not valid")
+        if pending.redirect_uri != redirect_uri:
+            raise OAuthError("invalid_grant", "Incorrect redirect_uri")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if not verifier or not secrets.compare_digest(digest, pending.code_challenge):
+            raise OAuthError("invalid_grant", "PKCE verification failed")
+        return pending.session
+
+
+def _client_credentials(
+    authorization: str | None, client_id: str | None, client_secret: str | None
+) -> tuple[str | None, str | None]:
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:]).decode()
+        except ValueError as exc:
+            raise OAuthError("invalid_client", "Malformed client authentication", 401) from exc
+        basic_id, _, basic_secret = decoded.partition(":")
+        return basic_id, basic_secret
+    return client_id, client_secret
+
+
+def create_app(provider: IdentityProvider) -> FastAPI:
+    app = FastAPI(title="ChargeWatch development identity provider", docs_url=None, redoc_url=None)
+    app.state.provider = provider
+    realm_name = provider.realm.name
+    prefix = f"/realms/{realm_name}"
+    oidc = f"{prefix}/protocol/openid-connect"
+
+    @app.exception_handler(OAuthError)
+    async def oauth_error(_: Request, exc: OAuthError) -> JSONResponse:
+        return JSONResponse(
+            {"error": exc.error, "error_description": exc.description},
+            status_code=exc.status,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.get("/health/ready")
+    @app.get("/health/live")
+    @app.get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "UP"}
+
+    @app.get(prefix)
+    async def realm_info() -> dict[str, Any]:
+        return {
+            "realm": realm_name,
+            "token-service": f"{provider.issuer}/protocol/openid-connect",
+            "tokens-not-before": 0,
+        }
+
+    @app.get(f"{prefix}/.well-known/openid-configuration")
+    async def discovery() -> dict[str, Any]:
+        issuer = provider.issuer
+        return {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/protocol/openid-connect/auth",
+            "token_endpoint": f"{issuer}/protocol/openid-connect/token",
+            "userinfo_endpoint": f"{issuer}/protocol/openid-connect/userinfo",
+            "end_session_endpoint": f"{issuer}/protocol/openid-connect/logout",
+            "jwks_uri": f"{issuer}/protocol/openid-connect/certs",
+            "grant_types_supported": ["authorization_code", "refresh_token", "password", "client_credentials"],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", *sorted(provider.realm.scopes)],
+        }
+
+    @app.get(f"{oidc}/certs")
+    async def certs() -> JSONResponse:
+        return JSONResponse(provider.keys.jwks(), headers={"Cache-Control": "no-cache"})
+
+    @app.post(f"{oidc}/token")
+    async def token(
+        grant_type: Annotated[str, Form()],
+        authorization: Annotated[str | None, Header()] = None,
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+        username: Annotated[str | None, Form()] = None,
+        password: Annotated[str | None, Form()] = None,
+        refresh_token: Annotated[str | None, Form()] = None,
+        code: Annotated[str | None, Form()] = None,
+        redirect_uri: Annotated[str | None, Form()] = None,
+        code_verifier: Annotated[str | None, Form()] = None,
+        scope: Annotated[str, Form()] = "",
+    ) -> JSONResponse:
+        client = provider.client(*_client_credentials(authorization, client_id, client_secret))
+        if grant_type == "password":
+            if not client.direct_access_grants:
+                raise OAuthError("unauthorized_client", "Client not allowed for direct access grants")
+            if not username or password is None:
+                raise OAuthError("invalid_request", "Missing parameter: username or password")
+            session = provider.login(client, username, password, scope)
+            body = provider.tokens(session)
+        elif grant_type == "client_credentials":
+            body = provider.tokens(provider.service_account_session(client, scope), refresh=False)
+        elif grant_type == "refresh_token":
+            if not refresh_token:
+                raise OAuthError("invalid_request", "Missing parameter: refresh_token")
+            body = provider.tokens(provider.refresh(client, refresh_token))
+        elif grant_type == "authorization_code":
+            if not code or not redirect_uri:
+                raise OAuthError("invalid_request", "Missing parameter: code or redirect_uri")
+            body = provider.tokens(provider.redeem_code(client, code, redirect_uri, code_verifier or ""))
+        else:
+            raise OAuthError("unsupported_grant_type", "Unsupported grant_type")
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    def _check_authorization_request(client_id: str, redirect_uri: str, method: str, challenge: str) -> Client:
+        client = provider.realm.clients.get(client_id)
+        if client is None or not client.enabled or not client.standard_flow:
+            raise OAuthError("unauthorized_client", "Client not allowed to initiate browser login")
+        if not client.redirect_allowed(redirect_uri):
+            raise OAuthError("invalid_request", "Invalid parameter: redirect_uri")
+        if method != "S256" or len(challenge) < 43:
+            raise OAuthError("invalid_request", "Missing parameter: code_challenge_method S256")
+        return client
+
+    @app.get(f"{oidc}/auth", response_class=HTMLResponse)
+    async def login_page(
+        client_id: str,
+        redirect_uri: str,
+        response_type: str = "code",
+        state: str = "",
+        scope: str = "openid",
+        code_challenge: str = "",
+        code_challenge_method: str = "",
+    ) -> HTMLResponse:
+        if response_type != "code":
+            raise OAuthError("unsupported_response_type", "Only the code flow is supported")
+        _check_authorization_request(client_id, redirect_uri, code_challenge_method, code_challenge)
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "scope": scope,
+                "code_challenge": code_challenge,
+                "code_challenge_method": code_challenge_method,
+            }.items()
+        )
+        return HTMLResponse(
+            "<!doctype html><html><head><title>Sign in to ChargeWatch (development)</title></head><body>"
+            "<h1>ChargeWatch</h1><p>Development identity provider: demo users only.</p>"
+            f'<form method="post">{hidden}'
+            '<label>User <input name="username" autocomplete="username" required></label> '
+            '<label>Password <input name="password" type="password" autocomplete="current-password" required></label> '
+            '<button type="submit">Sign in</button></form></body></html>',
+            headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
+        )
+
+    @app.post(f"{oidc}/auth")
+    async def login_submit(
+        client_id: Annotated[str, Form()],
+        redirect_uri: Annotated[str, Form()],
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        code_challenge: Annotated[str, Form()],
+        code_challenge_method: Annotated[str, Form()],
+        state: Annotated[str, Form()] = "",
+        scope: Annotated[str, Form()] = "openid",
+    ) -> Response:
+        client = _check_authorization_request(client_id, redirect_uri, code_challenge_method, code_challenge)
+        try:
+            session = provider.login(client, username, password, scope)
+        except OAuthError:
+            return HTMLResponse("<p>Invalid user name or password.</p>", status_code=401)
+        code = provider.issue_code(session, redirect_uri, code_challenge)
+        separator = "&" if "?" in redirect_uri else "?"
+        query = urlencode({"code": code, "state": state, "session_state": session.id})
+        return RedirectResponse(f"{redirect_uri}{separator}{query}", status_code=302)
+
+    @app.get(f"{oidc}/userinfo")
+    async def userinfo(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        try:
+            claims = provider.keys.verify(token, issuer=provider.issuer, options={"verify_aud": False})
+        except jwt.PyJWTError:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        if claims.get("typ") != "Bearer" or claims.get("sid") not in provider.sessions:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        keep = (
+            "sub",
+            "preferred_username",
+            "email",
+            "email_verified",
+            "name",
+            "given_name",
+            "family_name",
+            "tenant_id",
+        )
+        return JSONResponse({k: claims[k] for k in keep if k in claims})
+
+    @app.post(f"{oidc}/logout", status_code=204)
+    async def logout(
+        refresh_token: Annotated[str, Form()],
+        authorization: Annotated[str | None, Header()] = None,
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        client = provider.client(*_client_credentials(authorization, client_id, client_secret))
+        provider.logout(client, refresh_token)
+        return Response(status_code=204)
+
+    return app
