@@ -105,7 +105,7 @@ class Gateway:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.server.port}/ocpp"
 
-    def add_station(self, station_id: str, password: str = "secret-password-123", **kwargs: Any) -> str:  # noqa: S107
+    def add_station(self, station_id: str, password: str = "secret-password-123", **kwargs: Any) -> str:
         self.authz.stations[station_id] = Station(password, **kwargs)
         return password
 

@@ -20,9 +20,10 @@ from chargewatch.auth import (
     IdentityProviderUnavailable,
     InvalidTokenError,
 )
-from chargewatch.devidp.app import IdentityProvider, create_app
+from chargewatch.devidp.app import create_app
 from chargewatch.devidp.config import PACKAGED_DEV_OVERLAY, REPOSITORY_REALM
 from chargewatch.devidp.keys import KeyRing
+from chargewatch.devidp.provider import IdentityProvider
 from chargewatch.devidp.realm import load_realm
 
 BASE = "http://idp.test"

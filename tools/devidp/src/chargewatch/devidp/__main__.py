@@ -9,9 +9,10 @@ import sys
 
 import uvicorn
 
-from chargewatch.devidp.app import IdentityProvider, create_app
+from chargewatch.devidp.app import create_app
 from chargewatch.devidp.config import DevIdpSettings
 from chargewatch.devidp.keys import KeyRing
+from chargewatch.devidp.provider import IdentityProvider
 from chargewatch.devidp.realm import RealmError, load_realm
 from chargewatch.observability import configure_logging
 

@@ -26,7 +26,9 @@ class DevIdpSettings(ServiceSettings):
     dev_overlay_file: Path = Field(
         PACKAGED_DEV_OVERLAY, description="Demo users, partner clients and the realm's placeholder values"
     )
-    key_rotation_seconds: float = Field(0.0, ge=0, description="Rotate the signing key this often (0: never)")
+    key_rotation_seconds: float = Field(
+        900.0, ge=0, description="Rotate the signing key this often (0: never); older keys stay published"
+    )
     keys_kept: int = Field(2, ge=1, le=10, description="Signing keys still published after a rotation")
 
     @property

@@ -44,7 +44,27 @@ class User:
     groups: list[str]
     password_hash: str | None
     service_account_client_id: str | None = None
+    client_roles: dict[str, set[str]] = field(default_factory=dict)
+    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     failures: list[float] = field(default_factory=list)
+
+    def representation(self, *, brief: bool = False) -> dict[str, Any]:
+        """Keycloak's UserRepresentation (the fields ChargeWatch reads)."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "username": self.username,
+            "enabled": self.enabled,
+            "email": self.email,
+            "emailVerified": bool(self.email),
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "createdTimestamp": self.created_ms,
+        }
+        if not brief:
+            body["attributes"] = {k: list(v) for k, v in self.attributes.items()}
+        if self.service_account_client_id:
+            body["serviceAccountClientId"] = self.service_account_client_id
+        return body
 
     def check_password(self, password: str) -> bool:
         if self.password_hash is None:
@@ -117,6 +137,12 @@ class Realm:
     def service_account(self, client_id: str) -> User | None:
         return next((u for u in self.users.values() if u.service_account_client_id == client_id), None)
 
+    def group_id(self, name: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"chargewatch-devidp:group:{name}"))
+
+    def group_by_id(self, group_id: str) -> dict[str, Any] | None:
+        return next((g for name, g in self.groups.items() if self.group_id(name) == group_id), None)
+
     def effective_roles(self, user: User) -> set[str]:
         roles = set(user.realm_roles) | set(_DEFAULT_ROLES) | {f"default-roles-{self.name}"}
         for path in user.groups:
@@ -143,6 +169,8 @@ class Realm:
         }
         if user.service_account_client_id:
             claims["client_id"] = user.service_account_client_id
+        if user.client_roles:
+            claims["resource_access"] = {c: {"roles": sorted(r)} for c, r in user.client_roles.items()}
         if "email" in scopes and user.email:
             claims |= {"email": user.email, "email_verified": True}
         if "profile" in scopes:
@@ -229,6 +257,8 @@ def build_realm(document: Mapping[str, Any]) -> Realm:
         unknown = set(u.get("realmRoles", [])) - roles
         if unknown:
             raise RealmError(f"user {u['username']} has undefined roles {sorted(unknown)}")
+        if u["username"] in users:
+            raise RealmError(f"user {u['username']} is defined twice")
         password = next((c["value"] for c in u.get("credentials", []) if c.get("type") == "password"), None)
         users[u["username"]] = User(
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"chargewatch-devidp:{u['username']}")),
@@ -242,6 +272,7 @@ def build_realm(document: Mapping[str, Any]) -> Realm:
             groups=list(u.get("groups", [])),
             password_hash=_HASHER.hash(password) if password else None,
             service_account_client_id=u.get("serviceAccountClientId"),
+            client_roles={c: set(r) for c, r in u.get("clientRoles", {}).items()},
         )
     return Realm(
         name=document["realm"],
