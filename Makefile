@@ -11,7 +11,8 @@ PROTOS := $(wildcard proto/chargewatch/v1/*.proto)
 service ?=
 # Use the machine's Python (3.11+); never let uv download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON ?= $(shell command -v $(PYTHON))
+# The interpreter's real path: a pyenv shim path would make every `uv run` rebuild .venv.
+export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
 .PHONY: help
 help: ## List the targets

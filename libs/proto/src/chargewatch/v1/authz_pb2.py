@@ -27,7 +27,7 @@ from chargewatch.v1 import events_pb2 as chargewatch_dot_v1_dot_events__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63hargewatch/v1/authz.proto\x12\x0e\x63hargewatch.v1\x1a\x1b\x63hargewatch/v1/common.proto\x1a\x1b\x63hargewatch/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x16RegisterStationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x39\n\x10security_profile\x18\x04 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12/\n\x0crequested_by\x18\x05 \x01(\x0b\x32\x19.chargewatch.v1.Principal\"z\n\x17RegisterStationResponse\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x39\n\x10security_profile\x18\x02 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12\x10\n\x08password\x18\x03 \x01(\t\"\xba\x01\n\x1a\x41uthenticateStationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12;\n\x12\x63onnection_profile\x18\x03 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12!\n\x19\x63lient_certificate_sha256\x18\x04 \x01(\t\x12\x16\n\x0eremote_address\x18\x05 \x01(\t\"\xed\x02\n\x1b\x41uthenticateStationResponse\x12\x44\n\x07outcome\x18\x01 \x01(\x0e\x32\x33.chargewatch.v1.AuthenticateStationResponse.Outcome\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x39\n\x10security_profile\x18\x04 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\"\xa8\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n\x10OUTCOME_ACCEPTED\x10\x01\x12\x1b\n\x17OUTCOME_UNKNOWN_STATION\x10\x02\x12\x1b\n\x17OUTCOME_BAD_CREDENTIALS\x10\x03\x12\x1b\n\x17OUTCOME_PROFILE_TOO_LOW\x10\x04\x12\x17\n\x13OUTCOME_QUARANTINED\x10\x05\"c\n\x1cRotateStationPasswordRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12/\n\x0crequested_by\x18\x02 \x01(\x0b\x32\x19.chargewatch.v1.Principal\"1\n\x1dRotateStationPasswordResponse\x12\x10\n\x08password\x18\x01 \x01(\t\"3\n\x1d\x43onfirmStationPasswordRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\" \n\x1e\x43onfirmStationPasswordResponse\"x\n\x10\x41uthorizeRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x10\n\x08id_token\x18\x02 \x01(\t\x12\x15\n\rid_token_type\x18\x03 \x01(\t\x12\x0f\n\x07\x65vse_id\x18\x04 \x01(\r\x12\x16\n\x0etransaction_id\x18\x05 \x01(\t\"\xb3\x01\n\x11\x41uthorizeResponse\x12\x33\n\x06status\x18\x01 \x01(\x0e\x32#.chargewatch.v1.AuthorizationStatus\x12*\n\x06\x65xpiry\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08group_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1b\n\x13max_session_seconds\x18\x05 \x01(\r\"2\n\x1aValidateAccessTokenRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\"{\n\x1bValidateAccessTokenResponse\x12,\n\tprincipal\x18\x01 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x02\n\x05\x42lock\x12\x10\n\x08\x62lock_id\x18\x01 \x01(\t\x12\x14\n\x0csubject_kind\x18\x02 \x01(\t\x12\x12\n\nsubject_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0crequested_by\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlifted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04mode\x18\t \x01(\t\"\x96\x01\n\x11\x42lockTokenRequest\x12\x10\n\x08id_token\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12/\n\x0crequested_by\x18\x03 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xad\x01\n\x18QuarantineStationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12/\n\x0crequested_by\x18\x03 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04mode\x18\x05 \x01(\t\"e\n\x10LiftBlockRequest\x12\x10\n\x08\x62lock_id\x18\x01 \x01(\t\x12/\n\x0crequested_by\x18\x02 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12\x0e\n\x06reason\x18\x03 \x01(\t2\xf0\x06\n\x05\x41uthz\x12\x62\n\x0fRegisterStation\x12&.chargewatch.v1.RegisterStationRequest\x1a\'.chargewatch.v1.RegisterStationResponse\x12n\n\x13\x41uthenticateStation\x12*.chargewatch.v1.AuthenticateStationRequest\x1a+.chargewatch.v1.AuthenticateStationResponse\x12t\n\x15RotateStationPassword\x12,.chargewatch.v1.RotateStationPasswordRequest\x1a-.chargewatch.v1.RotateStationPasswordResponse\x12w\n\x16\x43onfirmStationPassword\x12-.chargewatch.v1.ConfirmStationPasswordRequest\x1a..chargewatch.v1.ConfirmStationPasswordResponse\x12P\n\tAuthorize\x12 .chargewatch.v1.AuthorizeRequest\x1a!.chargewatch.v1.AuthorizeResponse\x12n\n\x13ValidateAccessToken\x12*.chargewatch.v1.ValidateAccessTokenRequest\x1a+.chargewatch.v1.ValidateAccessTokenResponse\x12\x46\n\nBlockToken\x12!.chargewatch.v1.BlockTokenRequest\x1a\x15.chargewatch.v1.Block\x12T\n\x11QuarantineStation\x12(.chargewatch.v1.QuarantineStationRequest\x1a\x15.chargewatch.v1.Block\x12\x44\n\tLiftBlock\x12 .chargewatch.v1.LiftBlockRequest\x1a\x15.chargewatch.v1.Blockb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63hargewatch/v1/authz.proto\x12\x0e\x63hargewatch.v1\x1a\x1b\x63hargewatch/v1/common.proto\x1a\x1b\x63hargewatch/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x16RegisterStationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x39\n\x10security_profile\x18\x04 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12/\n\x0crequested_by\x18\x05 \x01(\x0b\x32\x19.chargewatch.v1.Principal\"z\n\x17RegisterStationResponse\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x39\n\x10security_profile\x18\x02 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12\x10\n\x08password\x18\x03 \x01(\t\"\xba\x01\n\x1a\x41uthenticateStationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12;\n\x12\x63onnection_profile\x18\x03 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12!\n\x19\x63lient_certificate_sha256\x18\x04 \x01(\t\x12\x16\n\x0eremote_address\x18\x05 \x01(\t\"\xae\x03\n\x1b\x41uthenticateStationResponse\x12\x44\n\x07outcome\x18\x01 \x01(\x0e\x32\x33.chargewatch.v1.AuthenticateStationResponse.Outcome\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x39\n\x10security_profile\x18\x04 \x01(\x0e\x32\x1f.chargewatch.v1.SecurityProfile\x12?\n\x13registration_status\x18\x05 \x01(\x0e\x32\".chargewatch.v1.RegistrationStatus\"\xa8\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n\x10OUTCOME_ACCEPTED\x10\x01\x12\x1b\n\x17OUTCOME_UNKNOWN_STATION\x10\x02\x12\x1b\n\x17OUTCOME_BAD_CREDENTIALS\x10\x03\x12\x1b\n\x17OUTCOME_PROFILE_TOO_LOW\x10\x04\x12\x17\n\x13OUTCOME_QUARANTINED\x10\x05\"\xb5\x01\n\x1dSetStationRegistrationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12?\n\x13registration_status\x18\x02 \x01(\x0e\x32\".chargewatch.v1.RegistrationStatus\x12/\n\x0crequested_by\x18\x03 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12\x0e\n\x06reason\x18\x04 \x01(\t\"a\n\x1eSetStationRegistrationResponse\x12?\n\x13registration_status\x18\x01 \x01(\x0e\x32\".chargewatch.v1.RegistrationStatus\"c\n\x1cRotateStationPasswordRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12/\n\x0crequested_by\x18\x02 \x01(\x0b\x32\x19.chargewatch.v1.Principal\"1\n\x1dRotateStationPasswordResponse\x12\x10\n\x08password\x18\x01 \x01(\t\"3\n\x1d\x43onfirmStationPasswordRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\" \n\x1e\x43onfirmStationPasswordResponse\"x\n\x10\x41uthorizeRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x10\n\x08id_token\x18\x02 \x01(\t\x12\x15\n\rid_token_type\x18\x03 \x01(\t\x12\x0f\n\x07\x65vse_id\x18\x04 \x01(\r\x12\x16\n\x0etransaction_id\x18\x05 \x01(\t\"\xb3\x01\n\x11\x41uthorizeResponse\x12\x33\n\x06status\x18\x01 \x01(\x0e\x32#.chargewatch.v1.AuthorizationStatus\x12*\n\x06\x65xpiry\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08group_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1b\n\x13max_session_seconds\x18\x05 \x01(\r\"2\n\x1aValidateAccessTokenRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\"{\n\x1bValidateAccessTokenResponse\x12,\n\tprincipal\x18\x01 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x02\n\x05\x42lock\x12\x10\n\x08\x62lock_id\x18\x01 \x01(\t\x12\x14\n\x0csubject_kind\x18\x02 \x01(\t\x12\x12\n\nsubject_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0crequested_by\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlifted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04mode\x18\t \x01(\t\"\x96\x01\n\x11\x42lockTokenRequest\x12\x10\n\x08id_token\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12/\n\x0crequested_by\x18\x03 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xad\x01\n\x18QuarantineStationRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12/\n\x0crequested_by\x18\x03 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04mode\x18\x05 \x01(\t\"e\n\x10LiftBlockRequest\x12\x10\n\x08\x62lock_id\x18\x01 \x01(\t\x12/\n\x0crequested_by\x18\x02 \x01(\x0b\x32\x19.chargewatch.v1.Principal\x12\x0e\n\x06reason\x18\x03 \x01(\t2\xe9\x07\n\x05\x41uthz\x12\x62\n\x0fRegisterStation\x12&.chargewatch.v1.RegisterStationRequest\x1a\'.chargewatch.v1.RegisterStationResponse\x12n\n\x13\x41uthenticateStation\x12*.chargewatch.v1.AuthenticateStationRequest\x1a+.chargewatch.v1.AuthenticateStationResponse\x12t\n\x15RotateStationPassword\x12,.chargewatch.v1.RotateStationPasswordRequest\x1a-.chargewatch.v1.RotateStationPasswordResponse\x12w\n\x16\x43onfirmStationPassword\x12-.chargewatch.v1.ConfirmStationPasswordRequest\x1a..chargewatch.v1.ConfirmStationPasswordResponse\x12w\n\x16SetStationRegistration\x12-.chargewatch.v1.SetStationRegistrationRequest\x1a..chargewatch.v1.SetStationRegistrationResponse\x12P\n\tAuthorize\x12 .chargewatch.v1.AuthorizeRequest\x1a!.chargewatch.v1.AuthorizeResponse\x12n\n\x13ValidateAccessToken\x12*.chargewatch.v1.ValidateAccessTokenRequest\x1a+.chargewatch.v1.ValidateAccessTokenResponse\x12\x46\n\nBlockToken\x12!.chargewatch.v1.BlockTokenRequest\x1a\x15.chargewatch.v1.Block\x12T\n\x11QuarantineStation\x12(.chargewatch.v1.QuarantineStationRequest\x1a\x15.chargewatch.v1.Block\x12\x44\n\tLiftBlock\x12 .chargewatch.v1.LiftBlockRequest\x1a\x15.chargewatch.v1.Blockb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,33 +41,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHENTICATESTATIONREQUEST']._serialized_start=453
   _globals['_AUTHENTICATESTATIONREQUEST']._serialized_end=639
   _globals['_AUTHENTICATESTATIONRESPONSE']._serialized_start=642
-  _globals['_AUTHENTICATESTATIONRESPONSE']._serialized_end=1007
-  _globals['_AUTHENTICATESTATIONRESPONSE_OUTCOME']._serialized_start=839
-  _globals['_AUTHENTICATESTATIONRESPONSE_OUTCOME']._serialized_end=1007
-  _globals['_ROTATESTATIONPASSWORDREQUEST']._serialized_start=1009
-  _globals['_ROTATESTATIONPASSWORDREQUEST']._serialized_end=1108
-  _globals['_ROTATESTATIONPASSWORDRESPONSE']._serialized_start=1110
-  _globals['_ROTATESTATIONPASSWORDRESPONSE']._serialized_end=1159
-  _globals['_CONFIRMSTATIONPASSWORDREQUEST']._serialized_start=1161
-  _globals['_CONFIRMSTATIONPASSWORDREQUEST']._serialized_end=1212
-  _globals['_CONFIRMSTATIONPASSWORDRESPONSE']._serialized_start=1214
-  _globals['_CONFIRMSTATIONPASSWORDRESPONSE']._serialized_end=1246
-  _globals['_AUTHORIZEREQUEST']._serialized_start=1248
-  _globals['_AUTHORIZEREQUEST']._serialized_end=1368
-  _globals['_AUTHORIZERESPONSE']._serialized_start=1371
-  _globals['_AUTHORIZERESPONSE']._serialized_end=1550
-  _globals['_VALIDATEACCESSTOKENREQUEST']._serialized_start=1552
-  _globals['_VALIDATEACCESSTOKENREQUEST']._serialized_end=1602
-  _globals['_VALIDATEACCESSTOKENRESPONSE']._serialized_start=1604
-  _globals['_VALIDATEACCESSTOKENRESPONSE']._serialized_end=1727
-  _globals['_BLOCK']._serialized_start=1730
-  _globals['_BLOCK']._serialized_end=1992
-  _globals['_BLOCKTOKENREQUEST']._serialized_start=1995
-  _globals['_BLOCKTOKENREQUEST']._serialized_end=2145
-  _globals['_QUARANTINESTATIONREQUEST']._serialized_start=2148
-  _globals['_QUARANTINESTATIONREQUEST']._serialized_end=2321
-  _globals['_LIFTBLOCKREQUEST']._serialized_start=2323
-  _globals['_LIFTBLOCKREQUEST']._serialized_end=2424
-  _globals['_AUTHZ']._serialized_start=2427
-  _globals['_AUTHZ']._serialized_end=3307
+  _globals['_AUTHENTICATESTATIONRESPONSE']._serialized_end=1072
+  _globals['_AUTHENTICATESTATIONRESPONSE_OUTCOME']._serialized_start=904
+  _globals['_AUTHENTICATESTATIONRESPONSE_OUTCOME']._serialized_end=1072
+  _globals['_SETSTATIONREGISTRATIONREQUEST']._serialized_start=1075
+  _globals['_SETSTATIONREGISTRATIONREQUEST']._serialized_end=1256
+  _globals['_SETSTATIONREGISTRATIONRESPONSE']._serialized_start=1258
+  _globals['_SETSTATIONREGISTRATIONRESPONSE']._serialized_end=1355
+  _globals['_ROTATESTATIONPASSWORDREQUEST']._serialized_start=1357
+  _globals['_ROTATESTATIONPASSWORDREQUEST']._serialized_end=1456
+  _globals['_ROTATESTATIONPASSWORDRESPONSE']._serialized_start=1458
+  _globals['_ROTATESTATIONPASSWORDRESPONSE']._serialized_end=1507
+  _globals['_CONFIRMSTATIONPASSWORDREQUEST']._serialized_start=1509
+  _globals['_CONFIRMSTATIONPASSWORDREQUEST']._serialized_end=1560
+  _globals['_CONFIRMSTATIONPASSWORDRESPONSE']._serialized_start=1562
+  _globals['_CONFIRMSTATIONPASSWORDRESPONSE']._serialized_end=1594
+  _globals['_AUTHORIZEREQUEST']._serialized_start=1596
+  _globals['_AUTHORIZEREQUEST']._serialized_end=1716
+  _globals['_AUTHORIZERESPONSE']._serialized_start=1719
+  _globals['_AUTHORIZERESPONSE']._serialized_end=1898
+  _globals['_VALIDATEACCESSTOKENREQUEST']._serialized_start=1900
+  _globals['_VALIDATEACCESSTOKENREQUEST']._serialized_end=1950
+  _globals['_VALIDATEACCESSTOKENRESPONSE']._serialized_start=1952
+  _globals['_VALIDATEACCESSTOKENRESPONSE']._serialized_end=2075
+  _globals['_BLOCK']._serialized_start=2078
+  _globals['_BLOCK']._serialized_end=2340
+  _globals['_BLOCKTOKENREQUEST']._serialized_start=2343
+  _globals['_BLOCKTOKENREQUEST']._serialized_end=2493
+  _globals['_QUARANTINESTATIONREQUEST']._serialized_start=2496
+  _globals['_QUARANTINESTATIONREQUEST']._serialized_end=2669
+  _globals['_LIFTBLOCKREQUEST']._serialized_start=2671
+  _globals['_LIFTBLOCKREQUEST']._serialized_end=2772
+  _globals['_AUTHZ']._serialized_start=2775
+  _globals['_AUTHZ']._serialized_end=3776
 # @@protoc_insertion_point(module_scope)

@@ -50,7 +50,7 @@ class AuthenticateStationRequest(_message.Message):
     def __init__(self, station_id: _Optional[str] = ..., password: _Optional[str] = ..., connection_profile: _Optional[_Union[_common_pb2.SecurityProfile, str]] = ..., client_certificate_sha256: _Optional[str] = ..., remote_address: _Optional[str] = ...) -> None: ...
 
 class AuthenticateStationResponse(_message.Message):
-    __slots__ = ("outcome", "tenant_id", "site_id", "security_profile")
+    __slots__ = ("outcome", "tenant_id", "site_id", "security_profile", "registration_status")
     class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         OUTCOME_UNSPECIFIED: _ClassVar[AuthenticateStationResponse.Outcome]
@@ -69,11 +69,31 @@ class AuthenticateStationResponse(_message.Message):
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     SECURITY_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_STATUS_FIELD_NUMBER: _ClassVar[int]
     outcome: AuthenticateStationResponse.Outcome
     tenant_id: str
     site_id: str
     security_profile: _common_pb2.SecurityProfile
-    def __init__(self, outcome: _Optional[_Union[AuthenticateStationResponse.Outcome, str]] = ..., tenant_id: _Optional[str] = ..., site_id: _Optional[str] = ..., security_profile: _Optional[_Union[_common_pb2.SecurityProfile, str]] = ...) -> None: ...
+    registration_status: _common_pb2.RegistrationStatus
+    def __init__(self, outcome: _Optional[_Union[AuthenticateStationResponse.Outcome, str]] = ..., tenant_id: _Optional[str] = ..., site_id: _Optional[str] = ..., security_profile: _Optional[_Union[_common_pb2.SecurityProfile, str]] = ..., registration_status: _Optional[_Union[_common_pb2.RegistrationStatus, str]] = ...) -> None: ...
+
+class SetStationRegistrationRequest(_message.Message):
+    __slots__ = ("station_id", "registration_status", "requested_by", "reason")
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    station_id: str
+    registration_status: _common_pb2.RegistrationStatus
+    requested_by: _common_pb2.Principal
+    reason: str
+    def __init__(self, station_id: _Optional[str] = ..., registration_status: _Optional[_Union[_common_pb2.RegistrationStatus, str]] = ..., requested_by: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SetStationRegistrationResponse(_message.Message):
+    __slots__ = ("registration_status",)
+    REGISTRATION_STATUS_FIELD_NUMBER: _ClassVar[int]
+    registration_status: _common_pb2.RegistrationStatus
+    def __init__(self, registration_status: _Optional[_Union[_common_pb2.RegistrationStatus, str]] = ...) -> None: ...
 
 class RotateStationPasswordRequest(_message.Message):
     __slots__ = ("station_id", "requested_by")

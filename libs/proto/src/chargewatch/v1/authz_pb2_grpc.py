@@ -54,6 +54,11 @@ class AuthzStub:
                 request_serializer=chargewatch_dot_v1_dot_authz__pb2.ConfirmStationPasswordRequest.SerializeToString,
                 response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ConfirmStationPasswordResponse.FromString,
                 _registered_method=True)
+        self.SetStationRegistration = channel.unary_unary(
+                '/chargewatch.v1.Authz/SetStationRegistration',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.SetStationRegistrationRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.SetStationRegistrationResponse.FromString,
+                _registered_method=True)
         self.Authorize = channel.unary_unary(
                 '/chargewatch.v1.Authz/Authorize',
                 request_serializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeRequest.SerializeToString,
@@ -114,6 +119,14 @@ class AuthzServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetStationRegistration(self, request, context):
+        """Sets the registration status a station's BootNotification is answered with (an operator
+        approving a Pending station, or rejecting one). NOT_FOUND if unregistered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Authorize(self, request, context):
         """Decides whether a driver token may charge at a station.
         """
@@ -169,6 +182,11 @@ def add_AuthzServicer_to_server(servicer, server):
                     servicer.ConfirmStationPassword,
                     request_deserializer=chargewatch_dot_v1_dot_authz__pb2.ConfirmStationPasswordRequest.FromString,
                     response_serializer=chargewatch_dot_v1_dot_authz__pb2.ConfirmStationPasswordResponse.SerializeToString,
+            ),
+            'SetStationRegistration': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetStationRegistration,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.SetStationRegistrationRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.SetStationRegistrationResponse.SerializeToString,
             ),
             'Authorize': grpc.unary_unary_rpc_method_handler(
                     servicer.Authorize,
@@ -304,6 +322,33 @@ class Authz:
             '/chargewatch.v1.Authz/ConfirmStationPassword',
             chargewatch_dot_v1_dot_authz__pb2.ConfirmStationPasswordRequest.SerializeToString,
             chargewatch_dot_v1_dot_authz__pb2.ConfirmStationPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetStationRegistration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/SetStationRegistration',
+            chargewatch_dot_v1_dot_authz__pb2.SetStationRegistrationRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.SetStationRegistrationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,10 @@ class AuthzStub:
     ConfirmStationPassword says the station has the new one.
     """
     ConfirmStationPassword: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ConfirmStationPasswordRequest, _authz_pb2.ConfirmStationPasswordResponse]
+    SetStationRegistration: _grpc.UnaryUnaryMultiCallable[_authz_pb2.SetStationRegistrationRequest, _authz_pb2.SetStationRegistrationResponse]
+    """Sets the registration status a station's BootNotification is answered with (an operator
+    approving a Pending station, or rejecting one). NOT_FOUND if unregistered.
+    """
     Authorize: _grpc.UnaryUnaryMultiCallable[_authz_pb2.AuthorizeRequest, _authz_pb2.AuthorizeResponse]
     """Decides whether a driver token may charge at a station."""
     ValidateAccessToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ValidateAccessTokenRequest, _authz_pb2.ValidateAccessTokenResponse]
@@ -69,6 +73,10 @@ class AuthzAsyncStub(AuthzStub):
     ConfirmStationPassword says the station has the new one.
     """
     ConfirmStationPassword: _aio.UnaryUnaryMultiCallable[_authz_pb2.ConfirmStationPasswordRequest, _authz_pb2.ConfirmStationPasswordResponse]  # type: ignore[assignment]
+    SetStationRegistration: _aio.UnaryUnaryMultiCallable[_authz_pb2.SetStationRegistrationRequest, _authz_pb2.SetStationRegistrationResponse]  # type: ignore[assignment]
+    """Sets the registration status a station's BootNotification is answered with (an operator
+    approving a Pending station, or rejecting one). NOT_FOUND if unregistered.
+    """
     Authorize: _aio.UnaryUnaryMultiCallable[_authz_pb2.AuthorizeRequest, _authz_pb2.AuthorizeResponse]  # type: ignore[assignment]
     """Decides whether a driver token may charge at a station."""
     ValidateAccessToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.ValidateAccessTokenRequest, _authz_pb2.ValidateAccessTokenResponse]  # type: ignore[assignment]
@@ -115,6 +123,16 @@ class AuthzServicer(metaclass=_abc_1.ABCMeta):
         request: _authz_pb2.ConfirmStationPasswordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_authz_pb2.ConfirmStationPasswordResponse, _abc.Awaitable[_authz_pb2.ConfirmStationPasswordResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SetStationRegistration(
+        self,
+        request: _authz_pb2.SetStationRegistrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.SetStationRegistrationResponse, _abc.Awaitable[_authz_pb2.SetStationRegistrationResponse]]:
+        """Sets the registration status a station's BootNotification is answered with (an operator
+        approving a Pending station, or rejecting one). NOT_FOUND if unregistered.
+        """
 
     @_abc_1.abstractmethod
     def Authorize(

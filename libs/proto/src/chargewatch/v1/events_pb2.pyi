@@ -46,7 +46,7 @@ ALERT_STATE_RESOLVED: AlertState
 ALERT_STATE_FALSE_POSITIVE: AlertState
 
 class EventEnvelope(_message.Message):
-    __slots__ = ("event_id", "event_type", "schema_version", "station_id", "tenant_id", "station_time", "received_time", "traceparent", "tracestate", "producer", "late", "connection", "heartbeat", "boot", "status", "meter_values", "transaction", "security", "authorization", "alert")
+    __slots__ = ("event_id", "event_type", "schema_version", "station_id", "tenant_id", "station_time", "received_time", "traceparent", "tracestate", "producer", "late", "connection", "heartbeat", "boot", "status", "meter_values", "transaction", "security", "authorization", "alert", "notification", "command")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,8 @@ class EventEnvelope(_message.Message):
     SECURITY_FIELD_NUMBER: _ClassVar[int]
     AUTHORIZATION_FIELD_NUMBER: _ClassVar[int]
     ALERT_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event_type: str
     schema_version: int
@@ -87,7 +89,9 @@ class EventEnvelope(_message.Message):
     security: SecurityEvent
     authorization: AuthorizationDecision
     alert: Alert
-    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., schema_version: _Optional[int] = ..., station_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., station_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., producer: _Optional[str] = ..., late: _Optional[bool] = ..., connection: _Optional[_Union[StationConnection, _Mapping]] = ..., heartbeat: _Optional[_Union[StationHeartbeat, _Mapping]] = ..., boot: _Optional[_Union[StationBoot, _Mapping]] = ..., status: _Optional[_Union[ConnectorStatusChange, _Mapping]] = ..., meter_values: _Optional[_Union[MeterValues, _Mapping]] = ..., transaction: _Optional[_Union[TransactionEvent, _Mapping]] = ..., security: _Optional[_Union[SecurityEvent, _Mapping]] = ..., authorization: _Optional[_Union[AuthorizationDecision, _Mapping]] = ..., alert: _Optional[_Union[Alert, _Mapping]] = ...) -> None: ...
+    notification: StationNotification
+    command: CommandAudit
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., schema_version: _Optional[int] = ..., station_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., station_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., producer: _Optional[str] = ..., late: _Optional[bool] = ..., connection: _Optional[_Union[StationConnection, _Mapping]] = ..., heartbeat: _Optional[_Union[StationHeartbeat, _Mapping]] = ..., boot: _Optional[_Union[StationBoot, _Mapping]] = ..., status: _Optional[_Union[ConnectorStatusChange, _Mapping]] = ..., meter_values: _Optional[_Union[MeterValues, _Mapping]] = ..., transaction: _Optional[_Union[TransactionEvent, _Mapping]] = ..., security: _Optional[_Union[SecurityEvent, _Mapping]] = ..., authorization: _Optional[_Union[AuthorizationDecision, _Mapping]] = ..., alert: _Optional[_Union[Alert, _Mapping]] = ..., notification: _Optional[_Union[StationNotification, _Mapping]] = ..., command: _Optional[_Union[CommandAudit, _Mapping]] = ...) -> None: ...
 
 class StationConnection(_message.Message):
     __slots__ = ("kind", "ocpp_version", "security_profile", "remote_address", "gateway_instance", "reason", "close_code", "client_certificate_sha256")
@@ -319,3 +323,43 @@ class Alert(_message.Message):
     risk_score: float
     raised_at: _timestamp_pb2.Timestamp
     def __init__(self, alert_id: _Optional[str] = ..., source_service: _Optional[str] = ..., rule: _Optional[str] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., title: _Optional[str] = ..., explanation: _Optional[str] = ..., subject_kind: _Optional[str] = ..., subject_id: _Optional[str] = ..., state: _Optional[_Union[AlertState, str]] = ..., evidence_event_ids: _Optional[_Iterable[str]] = ..., mitre_technique: _Optional[str] = ..., risk_score: _Optional[float] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StationNotification(_message.Message):
+    __slots__ = ("action", "status", "request_id", "payload_json", "ocpp_version")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    OCPP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    status: str
+    request_id: int
+    payload_json: str
+    ocpp_version: _common_pb2.OcppVersion
+    def __init__(self, action: _Optional[str] = ..., status: _Optional[str] = ..., request_id: _Optional[int] = ..., payload_json: _Optional[str] = ..., ocpp_version: _Optional[_Union[_common_pb2.OcppVersion, str]] = ...) -> None: ...
+
+class CommandAudit(_message.Message):
+    __slots__ = ("command_kind", "ocpp_action", "requested_by", "requested_by_client", "requested_by_roles", "tenant_id", "outcome", "message_id", "idempotency_key", "arguments_json", "duration_ms")
+    COMMAND_KIND_FIELD_NUMBER: _ClassVar[int]
+    OCPP_ACTION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_CLIENT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_ROLES_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    command_kind: str
+    ocpp_action: str
+    requested_by: str
+    requested_by_client: str
+    requested_by_roles: _containers.RepeatedScalarFieldContainer[str]
+    tenant_id: str
+    outcome: str
+    message_id: str
+    idempotency_key: str
+    arguments_json: str
+    duration_ms: float
+    def __init__(self, command_kind: _Optional[str] = ..., ocpp_action: _Optional[str] = ..., requested_by: _Optional[str] = ..., requested_by_client: _Optional[str] = ..., requested_by_roles: _Optional[_Iterable[str]] = ..., tenant_id: _Optional[str] = ..., outcome: _Optional[str] = ..., message_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., arguments_json: _Optional[str] = ..., duration_ms: _Optional[float] = ...) -> None: ...

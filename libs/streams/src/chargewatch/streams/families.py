@@ -29,6 +29,8 @@ class StreamFamily(enum.StrEnum):
     SECURITY = "security"
     AUTHORIZATION = "authorization"
     ALERT = "alert"
+    NOTIFICATION = "notification"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ EVENT_KINDS: Final[Mapping[str, EventKind]] = MappingProxyType(
             EventKind("security", "security.event", StreamFamily.SECURITY, 1),
             EventKind("authorization", "authorization.decision", StreamFamily.AUTHORIZATION, 1),
             EventKind("alert", "alert.raised", StreamFamily.ALERT, 1),
+            EventKind("notification", "station.notification", StreamFamily.NOTIFICATION, 1),
+            EventKind("command", "command.audit", StreamFamily.AUDIT, 1),
         )
     }
 )
