@@ -63,6 +63,8 @@ def test_family_values_are_the_stream_names() -> None:
         "security",
         "authorization",
         "alert",
+        "notification",
+        "audit",
     ]
 
 
@@ -111,6 +113,8 @@ def test_event_table_covers_exactly_the_payload_oneof() -> None:
         "security": ("security.event", StreamFamily.SECURITY),
         "authorization": ("authorization.decision", StreamFamily.AUTHORIZATION),
         "alert": ("alert.raised", StreamFamily.ALERT),
+        "notification": ("station.notification", StreamFamily.NOTIFICATION),
+        "command": ("command.audit", StreamFamily.AUDIT),
     }
     assert {field: (k.event_type, k.family) for field, k in EVENT_KINDS.items()} == expected
     assert all(k.schema_version >= 1 for k in EVENT_KINDS.values())

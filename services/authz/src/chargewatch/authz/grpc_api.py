@@ -121,6 +121,11 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"station {request.station_id} is not registered")
         return authz_pb2.ConfirmStationPasswordResponse()
 
+    async def SetStationRegistration(
+        self, request: authz_pb2.SetStationRegistrationRequest, context: ServicerContext
+    ) -> authz_pb2.SetStationRegistrationResponse:
+        await not_implemented_yet(context, "SetStationRegistration", "authz issue #4")
+
     async def ValidateAccessToken(
         self, request: authz_pb2.ValidateAccessTokenRequest, context: ServicerContext
     ) -> authz_pb2.ValidateAccessTokenResponse:
