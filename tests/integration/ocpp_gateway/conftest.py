@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +18,17 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
+from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents
+from chargewatch.ocpp_gateway.forwarding import CommandForwarder
 from chargewatch.ocpp_gateway.grpc_api import GatewayCommandsServicer
+from chargewatch.ocpp_gateway.idempotency import CommandReplies
+from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.server import OcppServer
 from chargewatch.ocpp_gateway.sessions import SessionRegistry
+from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.rpc import GrpcServer, client_channel
 from chargewatch.streams import EventPublisher, StreamFamily, stream_name
 from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2, events_pb2, gateway_pb2_grpc
@@ -36,15 +42,36 @@ class Station:
     tenant_id: str = "tenant-a"
     site_id: str = "site-1"
     profile: int = common_pb2.SECURITY_PROFILE_1_BASIC
+    # Profile 3: the SHA-256 of the station's client certificate, which replaces the password (as in authz).
+    certificate_sha256: str = ""
+    # The station registry's BootNotification answer (unspecified: Accepted).
+    registration_status: int = common_pb2.REGISTRATION_STATUS_UNSPECIFIED
 
 
 @dataclass
 class FakeAuthz(authz_pb2_grpc.AuthzServicer):
-    """Test double of authz's AuthenticateStation, answering from a dict of stations."""
+    """Test double of authz's AuthenticateStation and Authorize, answering from dicts of stations and tokens."""
 
     stations: dict[str, Station] = field(default_factory=dict)
     requests: list[authz_pb2.AuthenticateStationRequest] = field(default_factory=list)
     delay: float = 0.0
+    # Authorize: token -> answer (an unknown token gets AUTHORIZATION_STATUS_UNKNOWN); set
+    # `authorize_unavailable` to answer UNAVAILABLE, `authorize_delay` to overrun the caller's deadline.
+    tokens: dict[str, authz_pb2.AuthorizeResponse] = field(default_factory=dict)
+    authorize_requests: list[authz_pb2.AuthorizeRequest] = field(default_factory=list)
+    authorize_unavailable: bool = False
+    authorize_delay: float = 0.0
+
+    async def Authorize(self, request: authz_pb2.AuthorizeRequest, context: Any) -> authz_pb2.AuthorizeResponse:
+        self.authorize_requests.append(request)
+        if self.authorize_unavailable:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "authz test double is unavailable")
+        if self.authorize_delay:
+            await asyncio.sleep(self.authorize_delay)
+        answer = self.tokens.get(request.id_token)
+        if answer is None:
+            return authz_pb2.AuthorizeResponse(status=events_pb2.AUTHORIZATION_STATUS_UNKNOWN, reason="unknown token")
+        return answer
 
     async def AuthenticateStation(
         self, request: authz_pb2.AuthenticateStationRequest, context: Any
@@ -55,7 +82,13 @@ class FakeAuthz(authz_pb2_grpc.AuthzServicer):
         station = self.stations.get(request.station_id)
         if station is None:
             return OUTCOME(outcome=OUTCOME.OUTCOME_UNKNOWN_STATION)
-        if request.password != station.password:
+        if request.connection_profile == common_pb2.SECURITY_PROFILE_3_MUTUAL_TLS:
+            credential_ok = bool(station.certificate_sha256) and (
+                request.client_certificate_sha256 == station.certificate_sha256
+            )
+        else:
+            credential_ok = request.password == station.password
+        if not credential_ok:
             return OUTCOME(outcome=OUTCOME.OUTCOME_BAD_CREDENTIALS)
         if request.connection_profile < station.profile:
             return OUTCOME(outcome=OUTCOME.OUTCOME_PROFILE_TOO_LOW)
@@ -64,6 +97,7 @@ class FakeAuthz(authz_pb2_grpc.AuthzServicer):
             tenant_id=station.tenant_id,
             site_id=station.site_id,
             security_profile=station.profile,  # type: ignore[arg-type]
+            registration_status=station.registration_status,  # type: ignore[arg-type]
         )
 
 
@@ -100,10 +134,17 @@ class Gateway:
     redis: aioredis.Redis
     settings: GatewaySettings
     grpc_port: int
+    ownership: StationOwnership
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server.port}/ocpp"
+        scheme = "wss" if self.settings.tls_enabled else "ws"
+        return f"{scheme}://127.0.0.1:{self.server.port}/ocpp"
+
+    @property
+    def plain_url(self) -> str:
+        """The plain ws:// listener beside a TLS one (settings ocpp_plain_port)."""
+        return f"ws://127.0.0.1:{self.server.plain_port}/ocpp"
 
     def add_station(self, station_id: str, password: str = "secret-password-123", **kwargs: Any) -> str:
         self.authz.stations[station_id] = Station(password, **kwargs)
@@ -150,31 +191,68 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     servicer, authz_port = authz
     settings = gateway_settings(authz_target=f"127.0.0.1:{authz_port}", **settings_overrides)
+    async with running_gateway(servicer, redis_client, settings) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_gateway(
+    servicer: FakeAuthz, redis_client: aioredis.Redis, settings: GatewaySettings
+) -> AsyncIterator[Gateway]:
+    """One in-process replica: the OCPP endpoint and GatewayCommands on free ports (tests may run several)."""
     channel = client_channel(settings.authz_target, idempotent_methods=[AUTHENTICATE_STATION])
     publisher = EventPublisher(redis_client, producer="ocpp-gateway/test")
     events = GatewayEvents(publisher, settings.gateway_instance)
     registry = SessionRegistry()
+    commands = GrpcServer("127.0.0.1", 0)
+    ownership = StationOwnership(
+        redis_client,
+        instance=settings.gateway_instance,
+        address="",  # the free port GatewayCommands binds, below
+        ttl_seconds=settings.ownership_lease_ttl_seconds,
+    )
+    forwarder = CommandForwarder(ownership)
     server = OcppServer(
         settings,
         authenticator=StationAuthenticator(authz_pb2_grpc.AuthzStub(channel), settings.authz_deadline_seconds),
         events=events,
-        dispatcher=Dispatcher(settings, events),
+        dispatcher=Dispatcher(
+            settings,
+            events,
+            authorizer=Authorizer(
+                authz_pb2_grpc.AuthzStub(channel),
+                redis_client,
+                events,
+                deadline_seconds=settings.authorize_deadline_seconds,
+                offline_policy=settings.offline_authorization_policy,
+                known_token_hours=settings.offline_known_token_hours,
+            ),
+            transactions=TransactionStore(redis_client, retention_hours=settings.transaction_retention_hours),
+        ),
         registry=registry,
+        ownership=ownership,
     )
-    commands = GrpcServer("127.0.0.1", 0)
     commands.add_service(
         gateway_pb2_grpc.add_GatewayCommandsServicer_to_server,
-        GatewayCommandsServicer(registry, settings),
+        GatewayCommandsServicer(
+            registry,
+            settings,
+            events=events,
+            replies=CommandReplies(redis_client, ttl_seconds=settings.command_reply_ttl_seconds),
+            forwarder=forwarder,
+        ),
         "chargewatch.v1.GatewayCommands",
     )
     grpc_port = await commands.start()
+    ownership.address = f"127.0.0.1:{grpc_port}"
     await commands.set_serving(True)
     task = asyncio.create_task(server.run())
     await asyncio.wait_for(server.started.wait(), 10)
-    yield Gateway(server, registry, servicer, redis_client, settings, grpc_port)
+    yield Gateway(server, registry, servicer, redis_client, settings, grpc_port, ownership)
     server.stop()
     await asyncio.wait_for(task, 15)
     await commands.stop(0)
+    await forwarder.close()
     await channel.close(None)
 
 

@@ -73,7 +73,7 @@ async def test_not_json_on_2_0_1_is_an_rpc_framework_error(gateway: Gateway) -> 
         ([7, "m-3", "Heartbeat", {}], ["m-3", "FormationViolation"]),
         ([2, "x" * 37, "Heartbeat", {}], ["x" * 37, "TypeConstraintViolation"]),
         ([2, "m-4", "MakeCoffee", {}], ["m-4", "NotImplemented"]),
-        ([2, "m-5", "Authorize", {"idTag": "ABC"}], ["m-5", "NotSupported"]),
+        ([2, "m-5", "Authorize", {"idTag": "A" * 21}], ["m-5", "TypeConstraintViolation"]),
         ([2, "m-6", "Reset", {"type": "Hard"}], ["m-6", "NotSupported"]),
         (
             [2, "m-7", "StatusNotification", {"connectorId": 1, "status": "Available"}],

@@ -112,7 +112,8 @@ async def test_command_errors_map_to_status_codes(gateway: Gateway, commands: St
             grpc.StatusCode.INVALID_ARGUMENT
         )
         assert await code_of(request(gateway_pb2.COMMAND_KIND_RESET, "[1]")) == grpc.StatusCode.INVALID_ARGUMENT
-        assert await code_of(request(gateway_pb2.COMMAND_KIND_UNLOCK_CONNECTOR, "{}")) == grpc.StatusCode.UNIMPLEMENTED
+        # GetVariables is a 2.0.1 command; this station speaks 1.6.
+        assert await code_of(request(gateway_pb2.COMMAND_KIND_GET_VARIABLES, "{}")) == grpc.StatusCode.UNIMPLEMENTED
         trigger = request(gateway_pb2.COMMAND_KIND_TRIGGER_MESSAGE, '{"requestedMessage": "Heartbeat"}')
         assert await code_of(trigger, deadline=0.5) == grpc.StatusCode.DEADLINE_EXCEEDED
 

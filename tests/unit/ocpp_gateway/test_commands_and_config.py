@@ -28,7 +28,8 @@ def test_arguments_accept_snake_case() -> None:
 def test_command_kinds_per_version() -> None:
     assert command_action(OcppVersion.V16, gateway_pb2.COMMAND_KIND_RESET) == "Reset"
     assert command_action(OcppVersion.V201, gateway_pb2.COMMAND_KIND_TRIGGER_MESSAGE) == "TriggerMessage"
-    assert command_action(OcppVersion.V16, gateway_pb2.COMMAND_KIND_REMOTE_START) is None
+    assert command_action(OcppVersion.V16, gateway_pb2.COMMAND_KIND_REMOTE_START) == "RemoteStartTransaction"
+    assert command_action(OcppVersion.V16, gateway_pb2.COMMAND_KIND_GET_VARIABLES) is None  # a 2.0.1 kind
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,17 @@ import asyncio
 import redis.asyncio as aioredis
 
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
+from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents
+from chargewatch.ocpp_gateway.forwarding import CommandForwarder
 from chargewatch.ocpp_gateway.grpc_api import GatewayCommandsServicer
+from chargewatch.ocpp_gateway.idempotency import CommandReplies
+from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.server import OcppServer
 from chargewatch.ocpp_gateway.sessions import SessionRegistry
+from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.rpc import client_channel, health_check
 from chargewatch.service import ServiceRuntime
 from chargewatch.streams import EventPublisher
@@ -33,12 +38,32 @@ async def serve(settings: GatewaySettings) -> None:
     )
     events = GatewayEvents(publisher, settings.gateway_instance)
     registry = SessionRegistry()
+    ownership = StationOwnership(
+        redis,
+        instance=settings.gateway_instance,
+        address=settings.advertised_grpc_address,
+        ttl_seconds=settings.ownership_lease_ttl_seconds,
+    )
+    forwarder = CommandForwarder(ownership)
     server = OcppServer(
         settings,
         authenticator=StationAuthenticator(authz_pb2_grpc.AuthzStub(authz_channel), settings.authz_deadline_seconds),
         events=events,
-        dispatcher=Dispatcher(settings, events),
+        dispatcher=Dispatcher(
+            settings,
+            events,
+            authorizer=Authorizer(
+                authz_pb2_grpc.AuthzStub(authz_channel),
+                redis,
+                events,
+                deadline_seconds=settings.authorize_deadline_seconds,
+                offline_policy=settings.offline_authorization_policy,
+                known_token_hours=settings.offline_known_token_hours,
+            ),
+            transactions=TransactionStore(redis, retention_hours=settings.transaction_retention_hours),
+        ),
         registry=registry,
+        ownership=ownership,
     )
 
     async def redis_up() -> bool:
@@ -52,11 +77,18 @@ async def serve(settings: GatewaySettings) -> None:
     runtime.depends_on("ocpp-endpoint", server.listening)
     runtime.add_grpc_service(
         gateway_pb2_grpc.add_GatewayCommandsServicer_to_server,
-        GatewayCommandsServicer(registry, settings),
+        GatewayCommandsServicer(
+            registry,
+            settings,
+            events=events,
+            replies=CommandReplies(redis, ttl_seconds=settings.command_reply_ttl_seconds),
+            forwarder=forwarder,
+        ),
         "chargewatch.v1.GatewayCommands",
     )
     runtime.add_worker("ocpp-server", server.run, server.stop)
     runtime.on_shutdown(redis.aclose)
+    runtime.on_shutdown(forwarder.close)
     runtime.on_shutdown(lambda: authz_channel.close(None))
     await runtime.run()
 

@@ -157,6 +157,7 @@ class StationAuthenticator:
                 site_id=reply.site_id,
                 # The profile this connection runs at (authz refuses one below the registered profile).
                 security_profile=connection_profile,
+                registration_status=reply.registration_status,
             )
             return Decision(Verdict.ACCEPTED, identity=identity)
         return _REFUSALS.get(

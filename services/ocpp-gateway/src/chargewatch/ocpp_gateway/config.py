@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import os
+import socket
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chargewatch.config import ServiceSettings, instance_name
@@ -63,11 +68,114 @@ class GatewaySettings(ServiceSettings):
         default_factory=instance_name, description="Name of this replica in events and connection info"
     )
 
+    # -- transport security (security profiles 2 and 3) ----------------------------------------
+    tls_certificate_file: Path | None = Field(
+        None, description="PEM server certificate (chain) of the OCPP endpoint; set, the endpoint serves wss://"
+    )
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_certificate_file")
+    tls_client_ca_file: Path | None = Field(
+        None, description="PEM bundle of the CAs station client certificates chain to (enables profile 3)"
+    )
+    ocpp_plain_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="With TLS on, also serve plain ws:// (profile 1 only) on this port (0 picks one); unset: TLS only",
+    )
+
+    # -- ownership across replicas and commands ------------------------------------------------
+    advertised_grpc_address: str = Field(
+        "",
+        description="host:port other replicas reach this one's GatewayCommands at; default POD_IP (or host):grpc_port",
+    )
+    ownership_lease_ttl_seconds: float = Field(
+        30.0,
+        ge=1.0,
+        description="TTL of a station's ownership lease in Redis; renewed at a third of it while connected",
+    )
+    command_reply_ttl_seconds: float = Field(
+        300.0, gt=0, description="How long a command's reply is remembered for retries with the same idempotency_key"
+    )
+
+    # -- station-initiated messages (issue 3) ---------------------------------------------------
+    boot_pending_interval_seconds: int = Field(
+        60, ge=1, description="Interval answered to a BootNotification while the registry says Pending"
+    )
+    boot_rejected_interval_seconds: int = Field(
+        900, ge=1, description="Interval answered to a BootNotification while the registry says Rejected"
+    )
+    authorize_deadline_seconds: float = Field(
+        2.0, gt=0, description="Deadline of Authz/Authorize for a driver token; past it the offline policy decides"
+    )
+    offline_authorization_policy: Literal["reject", "accept", "accept_known"] = Field(
+        "accept_known",
+        description=(
+            "Who may charge while authz cannot answer: nobody (reject), everybody (accept), or tokens this "
+            "gateway saw accepted within offline_known_token_hours (accept_known)"
+        ),
+    )
+    offline_known_token_hours: float = Field(
+        24.0, gt=0, description="How long an accepted token stays known to the accept_known offline policy"
+    )
+    transaction_retention_hours: float = Field(
+        168.0, gt=0, description="How long transaction ids and start-retry records are kept in Redis"
+    )
+    late_tolerance_seconds: float = Field(
+        30.0, ge=0, description="A message stamped earlier than its session's connect time minus this is marked late"
+    )
+    clock_skew_tolerance_seconds: float = Field(
+        300.0, gt=0, description="A meter value stamped further than this from its receive time is flagged clock_skew"
+    )
+    max_power_watts: float = Field(
+        1_000_000.0, gt=0, description="A power reading above this is flagged power_implausible"
+    )
+    rate_limit_messages_per_second: float = Field(
+        10.0, gt=0, description="Sustained rate of CALLs a station may send (token bucket refill rate)"
+    )
+    rate_limit_burst: int = Field(
+        100, ge=1, description="CALLs a station may send in a burst (token bucket size), e.g. its offline queue"
+    )
+    rate_limit_report_window_seconds: float = Field(
+        60.0, gt=0, description="At most one MessageRateExceeded security event per station in this window"
+    )
+    replay_window_seconds: float = Field(
+        300.0, gt=0, description="How long a CALL's message id is remembered to catch replays and answer retries"
+    )
+    replay_cache_size: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Most recent CALLs remembered per session (OCPP-J allows one CALL in flight, so few suffice)",
+    )
+    replay_cached_answer_bytes: int = Field(
+        512,
+        ge=0,
+        le=4096,
+        description="Largest answer kept to re-send to an identical retry (a larger one is handled again)",
+    )
+
     @field_validator("ocpp_path_prefix")
     @classmethod
     def _normalise_prefix(cls, value: str) -> str:
         prefix = "/" + value.strip("/")
         return "" if prefix == "/" else prefix
+
+    @model_validator(mode="after")
+    def _tls_files_and_address(self) -> Self:
+        if (self.tls_certificate_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_certificate_file and tls_key_file go together")
+        if self.tls_certificate_file is None and (
+            self.tls_client_ca_file is not None or self.ocpp_plain_port is not None
+        ):
+            raise ValueError("tls_client_ca_file and ocpp_plain_port need tls_certificate_file and tls_key_file")
+        if not self.advertised_grpc_address:
+            host = os.environ.get("POD_IP") or socket.gethostname()
+            self.advertised_grpc_address = f"{host}:{self.grpc_port}"
+        return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_certificate_file is not None
 
     @field_validator("ocpp_subprotocols")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -18,6 +19,8 @@ from chargewatch.v1 import common_pb2, events_pb2
 log = logging.getLogger(__name__)
 
 REPORTED_BY: Final = "ocpp-gateway"
+# SecurityEvent.reported_by of what a station reports itself (SecurityEventNotification).
+REPORTED_BY_STATION: Final = "station"
 
 
 class SecurityEventType:
@@ -30,6 +33,20 @@ class SecurityEventType:
     INVALID_PATH: Final = "InvalidPath"
     INVALID_MESSAGE: Final = "InvalidMessage"
     OVERSIZE_MESSAGE: Final = "OversizeMessage"
+    REPLAYED_MESSAGE_ID: Final = "ReplayedMessageId"
+    MESSAGE_RATE_EXCEEDED: Final = "MessageRateExceeded"
+    NOT_ACCEPTED_STATION_CALL: Final = "CallWhileNotAccepted"
+    INVALID_CSR: Final = "InvalidCertificateSigningRequest"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One payload to publish with its envelope options."""
+
+    payload: Message
+    station_time: datetime | None = None
+    late: bool = False
+    event_id: str | None = None
 
 
 class GatewayEvents:
@@ -38,15 +55,46 @@ class GatewayEvents:
         self.gateway_instance = gateway_instance
 
     # -- from station messages (handlers) ----------------------------------------------------------
-    async def publish(self, session: StationSession, payload: Message, *, station_time: datetime | None = None) -> None:
-        """Publish one fact about a session's station; raises when Redis does not take it."""
+    async def publish(
+        self,
+        session: StationSession,
+        payload: Message,
+        *,
+        station_time: datetime | None = None,
+        late: bool = False,
+        event_id: str | None = None,
+    ) -> None:
+        """Publish one fact about a session's station; raises when Redis does not take it.
+
+        `late` marks a fact the station queued while offline; a deterministic `event_id` lets
+        consumers drop a fact published twice (a retried transaction message).
+        """
         envelope = self.publisher.envelope(
-            session.station_id, payload, tenant_id=session.tenant_id, station_time=station_time
+            session.station_id,
+            payload,
+            tenant_id=session.tenant_id,
+            station_time=station_time,
+            late=late,
+            event_id=event_id,
         )
         await self.publisher.publish(envelope)
 
-    async def publish_many(self, session: StationSession, payloads: Sequence[Message]) -> None:
-        envelopes = [self.publisher.envelope(session.station_id, p, tenant_id=session.tenant_id) for p in payloads]
+    async def publish_many(self, session: StationSession, facts: Sequence[Fact | Message]) -> None:
+        """Publish several facts in one round trip (e.g. a transaction's end and its meter values)."""
+        envelopes = []
+        for fact in facts:
+            if not isinstance(fact, Fact):
+                fact = Fact(fact)
+            envelopes.append(
+                self.publisher.envelope(
+                    session.station_id,
+                    fact.payload,
+                    tenant_id=session.tenant_id,
+                    station_time=fact.station_time,
+                    late=fact.late,
+                    event_id=fact.event_id,
+                )
+            )
         await self.publisher.publish_many(envelopes)
 
     # -- connection life -------------------------------------------------------------------------
@@ -179,3 +227,8 @@ class GatewayEvents:
                 await self.publisher.publish_many(envelopes)
         except Exception:
             log.exception("could not publish %s event", what, extra={"station_id": station_id})
+
+    # -- commands (grpc_api) -----------------------------------------------------------------------
+    async def command_audit(self, station_id: str, tenant_id: str, audit: events_pb2.CommandAudit) -> None:
+        """One command's audit record on the "audit" family; its arguments must come already redacted."""
+        await self._best_effort(station_id, tenant_id, [audit], "command audit")

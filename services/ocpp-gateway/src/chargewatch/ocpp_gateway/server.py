@@ -5,9 +5,16 @@ Handshake order: the path must name a station (else 404), a supported subprotoco
 503 when authz cannot answer). A refusal happens before the WebSocket upgrade and is published.
 After the upgrade, messages of one station are handled one at a time, in order.
 
-Transport security: this slice serves plain `ws://`, i.e. security profile 1 only. Issue 3 adds
-TLS (profile 2) and client certificates (profile 3) at the two seams marked below: the SSL
-context given to `serve`, and the profile and certificate fingerprint read from the transport.
+Transport security: without TLS settings the endpoint serves plain `ws://` (profile 1). With a
+server certificate it serves `wss://` (profile 2) and, with a client CA, asks for client
+certificates (profile 3); a plain listener on a second port may serve profile-1 stations beside
+it. The profile reported to authz is the one the transport really offers (`_transport_profile`),
+so authz refuses a station below its registered profile. A profile-3 certificate must name the
+station; failed TLS handshakes are published as security events (see `tls`).
+
+Ownership: with `StationOwnership`, each session holds a Redis lease naming this replica while
+it is open, so GatewayCommands calls reach it from any replica; leases go when sessions end,
+including on drain.
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ from chargewatch.ocpp_gateway.auth import (
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents, SecurityEventType
-from chargewatch.ocpp_gateway.handlers.common import utc_now
+from chargewatch.ocpp_gateway.ocpp_time import utc_now
+from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.protocol import OcppVersion
 from chargewatch.ocpp_gateway.sessions import (
     CLOSE_GOING_AWAY,
@@ -50,9 +58,32 @@ from chargewatch.ocpp_gateway.sessions import (
     StationSession,
     wait_finished,
 )
+from chargewatch.ocpp_gateway.tls import (
+    INVALID_CLIENT_CERTIFICATE,
+    ClientCertificate,
+    server_context,
+    tls_connection_class,
+    transport_security,
+)
 from chargewatch.v1 import common_pb2
 
 log = logging.getLogger(__name__)
+
+
+class _NoWireDebug(logging.Filter):
+    """Drops websockets' DEBUG lines that carry wire content ("< Authorization: Basic ...", "> TEXT [...]").
+
+    They hold HTTP Basic credentials and command payloads (SET_PASSWORD) in full in the record's
+    arguments, and a secret must never reach a log, whatever the level is set to.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.DEBUG and str(record.msg).startswith(("< ", "> ")))
+
+
+# The logger websockets uses for the gateway's connections (instead of "websockets.server").
+websocket_log = logging.getLogger("chargewatch.ocpp_gateway.websockets")
+websocket_log.addFilter(_NoWireDebug())
 
 _ABNORMAL_CLOSURE: Final = 1006
 _INTERNAL_ERROR: Final = 1011
@@ -77,15 +108,21 @@ class OcppServer:
         events: GatewayEvents,
         dispatcher: Dispatcher,
         registry: SessionRegistry,
+        ownership: StationOwnership | None = None,
     ) -> None:
         self.settings = settings
         self.authenticator = authenticator
         self.events = events
         self.dispatcher = dispatcher
         self.registry = registry
+        self.ownership = ownership
         self.port = settings.ocpp_port
+        # The plain ws:// listener beside a TLS one (settings.ocpp_plain_port), if any.
+        self.plain_port: int | None = None
         self.started = asyncio.Event()
         self._server: Server | None = None
+        self._plain_server: Server | None = None
+        self._renewals: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
         self._stopping = False
         self._accepted: weakref.WeakKeyDictionary[ServerConnection, _Accepted] = weakref.WeakKeyDictionary()
@@ -94,10 +131,42 @@ class OcppServer:
     async def start(self) -> None:
         self.dispatcher.warm()
         settings = self.settings
-        self._server = await serve(
+        context = self._ssl_context()
+        self._server = await self._serve(settings.ocpp_port, context)
+        self.port = _bound_port(self._server, self.port)
+        if context is not None and settings.ocpp_plain_port is not None:
+            self._plain_server = await self._serve(settings.ocpp_plain_port, None)
+            self.plain_port = _bound_port(self._plain_server, settings.ocpp_plain_port)
+        if self.ownership is not None:
+            self._renewals = asyncio.create_task(
+                self.ownership.run_renewals(self._stop_requested, self._replaced_elsewhere), name="ownership-renewals"
+            )
+        self.started.set()
+        log.info(
+            "OCPP endpoint listening",
+            extra={
+                "port": self.port,
+                "tls": context is not None,
+                "plain_port": self.plain_port,
+                "path": f"{settings.ocpp_path_prefix}/{{station_id}}",
+            },
+        )
+
+    async def _serve(self, port: int, context: ssl.SSLContext | None) -> Server:
+        """One listener; with a TLS context its connections run the TLS handshake themselves (see `tls`)."""
+        settings = self.settings
+        connection_class = (
+            tls_connection_class(
+                context, handshake_timeout=settings.open_timeout_seconds, report_failure=self._tls_failed
+            )
+            if context is not None
+            else None
+        )
+        return await serve(
             self._session,
             settings.ocpp_host,
-            settings.ocpp_port,
+            port,
+            create_connection=connection_class,
             subprotocols=[Subprotocol(p) for p in settings.ocpp_subprotocols],
             process_request=self._process_request,
             compression="deflate" if settings.ws_compression else None,
@@ -107,15 +176,12 @@ class OcppServer:
             ping_timeout=settings.ws_ping_timeout_seconds,
             close_timeout=settings.close_timeout_seconds,
             max_size=settings.max_frame_bytes,
-            ssl=self._ssl_context(),
+            logger=websocket_log,
         )
-        sockets = self._server.sockets
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
-        self.started.set()
-        log.info(
-            "OCPP endpoint listening",
-            extra={"port": self.port, "path": f"{settings.ocpp_path_prefix}/{{station_id}}"},
+
+    async def _tls_failed(self, remote: str, event_type: str, description: str) -> None:
+        await self.events.security(
+            "", event_type, description, remote_address=remote, severity=common_pb2.SEVERITY_MEDIUM
         )
 
     async def run(self) -> None:
@@ -137,23 +203,40 @@ class OcppServer:
         if server is None:
             return
         self._stopping = True
-        server.close(close_connections=False)
+        servers = [s for s in (server, self._plain_server) if s is not None]
+        for listener in servers:
+            listener.close(close_connections=False)
         sessions = list(self.registry)
         log.info("closing station sessions", extra={"sessions": len(sessions)})
         await asyncio.gather(
             *(s.close(CLOSE_GOING_AWAY, "gateway shutting down") for s in sessions), return_exceptions=True
         )
-        await server.wait_closed()
+        for listener in servers:
+            await listener.wait_closed()
+        if self._renewals is not None:
+            await self._renewals
+        if self.ownership is not None:
+            # Sessions release their own leases as they end; this catches any whose clean-up did not run.
+            await self.ownership.release_all()
         log.info("OCPP endpoint closed")
 
-    # -- transport security seam (issue 3) --------------------------------------------------------
+    # -- transport security ----------------------------------------------------------------------
     def _ssl_context(self) -> ssl.SSLContext | None:
-        """TLS for profiles 2 and 3 arrives with issue 3; plain WebSocket offers profile 1 only."""
-        return None
+        """The TLS context of the main listener (profiles 2 and 3), or None for plain WebSocket."""
+        settings = self.settings
+        if settings.tls_certificate_file is None or settings.tls_key_file is None:
+            return None
+        client_ca = str(settings.tls_client_ca_file) if settings.tls_client_ca_file is not None else None
+        return server_context(str(settings.tls_certificate_file), str(settings.tls_key_file), client_ca)
 
     def _transport_profile(self, connection: ServerConnection) -> tuple[common_pb2.SecurityProfile, str]:
         """The security profile the transport gives this connection and its client certificate's SHA-256."""
-        return common_pb2.SECURITY_PROFILE_1_BASIC, ""
+        profile, certificate = transport_security(connection.transport)
+        return profile, certificate.sha256 if certificate is not None else ""
+
+    @staticmethod
+    def _client_certificate(connection: ServerConnection) -> ClientCertificate | None:
+        return transport_security(connection.transport)[1]
 
     # -- handshake --------------------------------------------------------------------------------
     def _remote_address(self, connection: ServerConnection, headers: Headers) -> str:
@@ -184,7 +267,7 @@ class OcppServer:
 
         offered = offered_subprotocols(request.headers.get_all("Sec-WebSocket-Protocol"))
         chosen = choose_subprotocol(offered, self.settings.ocpp_subprotocols)
-        profile, certificate = self._transport_profile(connection)
+        profile, certificate_sha256 = self._transport_profile(connection)
         if chosen is None:
             supported = ", ".join(self.settings.ocpp_subprotocols)
             log.info("handshake refused: no supported subprotocol", extra={"station_id": station_id, "remote": remote})
@@ -199,7 +282,30 @@ class OcppServer:
             return connection.respond(HTTPStatus.BAD_REQUEST, f"Offer one of these subprotocols: {supported}\n")
         version = OcppVersion(chosen)
 
+        certificate = (
+            self._client_certificate(connection) if profile == common_pb2.SECURITY_PROFILE_3_MUTUAL_TLS else None
+        )
+        if certificate is not None and not certificate.names(station_id):
+            log.info(
+                "handshake refused: client certificate names another station",
+                extra={"station_id": station_id, "remote": remote},
+            )
+            await self.events.refused(
+                station_id,
+                version=version,
+                profile=profile,
+                remote_address=remote,
+                reason="client certificate does not name the station",
+                http_status=HTTPStatus.FORBIDDEN,
+                security_type=INVALID_CLIENT_CERTIFICATE,
+                details={"certificate_sha256": certificate.sha256},
+            )
+            return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden\n")
+
         password = basic_password(request.headers.get("Authorization"), station_id)
+        if password is None and certificate is not None:
+            # Profile 3: the certificate is the credential; authz checks its fingerprint.
+            password = ""
         decision: Decision
         if password is None:
             decision = refusal(
@@ -213,7 +319,7 @@ class OcppServer:
                 password,
                 connection_profile=profile,
                 remote_address=remote,
-                client_certificate_sha256=certificate,
+                client_certificate_sha256=certificate_sha256,
             )
         if decision.identity is None:
             log.info(
@@ -258,6 +364,8 @@ class OcppServer:
         previous = self.registry.add(session)
         if previous is not None:
             await self._replace(previous)
+        if self.ownership is not None:
+            await self.ownership.claim(session.station_id)
         version_labels = {instruments.VERSION_LABEL: session.version.label}
         instruments.connections.add(1, version_labels)
         await self.events.connected(session)
@@ -298,7 +406,8 @@ class OcppServer:
             log.exception("session failed", extra={"station_id": session.station_id})
             close_code, close_text = _INTERNAL_ERROR, "internal error"
         finally:
-            self.registry.remove(session)
+            if self.registry.remove(session) and self.ownership is not None:
+                await self.ownership.release(session.station_id)
             session.fail_pending("connection closed")
             instruments.connections.add(-1, version_labels)
             await self.events.disconnected(session, close_code, session.close_cause or close_text)
@@ -308,12 +417,26 @@ class OcppServer:
                 extra={"station_id": session.station_id, "close_code": close_code, "reason": session.close_cause},
             )
 
+    async def _replaced_elsewhere(self, station_id: str) -> None:
+        """The station connected to another replica since: close the older socket held here."""
+        session = self.registry.get(station_id)
+        if session is not None:
+            log.info(
+                "station reconnected to another replica; closing its session here", extra={"station_id": station_id}
+            )
+            await session.close(CLOSE_NORMAL, "replaced by a new connection")
+
     async def _replace(self, previous: StationSession) -> None:
         """Close a station's older session and let it publish its disconnection before the new one connects."""
         log.info("station reconnected; closing its previous session", extra={"station_id": previous.station_id})
         await previous.close(CLOSE_NORMAL, "replaced by a new connection")
         if not await wait_finished(previous, self.settings.close_timeout_seconds + 1.0):
             log.warning("previous session did not finish in time", extra={"station_id": previous.station_id})
+
+
+def _bound_port(server: Server, default: int | None) -> int:
+    sockets = server.sockets
+    return int(sockets[0].getsockname()[1]) if sockets else int(default or 0)
 
 
 def _close_details(closed: ConnectionClosed) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chargewatch.ocpp_gateway.message_state import MessageState
 from chargewatch.ocpp_gateway.protocol import (
     CallError,
     CallResult,
@@ -58,6 +59,8 @@ class StationIdentity:
     tenant_id: str
     site_id: str
     security_profile: common_pb2.SecurityProfile
+    # The station registry's answer to BootNotification; unspecified means Accepted.
+    registration_status: common_pb2.RegistrationStatus = common_pb2.REGISTRATION_STATUS_UNSPECIFIED
 
 
 # -- the outcomes of a call to a station, translated to gRPC codes in grpc_api ----------------------
@@ -128,6 +131,8 @@ class StationSession:
         self.gateway_instance = gateway_instance
         # Registration status given to the last BootNotification (issue 3 enforces it).
         self.registration: common_pb2.RegistrationStatus = common_pb2.REGISTRATION_STATUS_UNSPECIFIED
+        # What the inbound message pipeline remembers about this session (rate, replays, meters).
+        self.message_state = MessageState()
         self._pending: dict[str, tuple[str, asyncio.Future[CallResult | CallError]]] = {}
         self._call_lock = asyncio.Lock()
         self._busy = False

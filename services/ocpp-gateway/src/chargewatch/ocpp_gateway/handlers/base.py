@@ -8,20 +8,45 @@ Adding an action is one decorated function in the version's module.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
 
+from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
-from chargewatch.ocpp_gateway.events import GatewayEvents
+from chargewatch.ocpp_gateway.events import Fact, GatewayEvents
+from chargewatch.ocpp_gateway.meter import MeterLimits
 from chargewatch.ocpp_gateway.protocol import Call, OcppVersion
 from chargewatch.ocpp_gateway.sessions import StationSession
+from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.ocpp_gateway.validation import schemas
 
 Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What handlers use beyond the event stream: authz, the transaction store, and the meter limits."""
+
+    authorizer: Authorizer
+    transactions: TransactionStore
+    meter_limits: MeterLimits
+    # A message stamped before its session's connect time minus this was queued while offline.
+    late_tolerance: timedelta
+
+    @classmethod
+    def from_settings(
+        cls, settings: GatewaySettings, authorizer: Authorizer, transactions: TransactionStore
+    ) -> Services:
+        return cls(
+            authorizer,
+            transactions,
+            MeterLimits(settings.clock_skew_tolerance_seconds, settings.max_power_watts),
+            timedelta(seconds=settings.late_tolerance_seconds),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +56,38 @@ class CallContext:
     events: GatewayEvents
     settings: GatewaySettings
     received_at: datetime
+    services: Services
 
-    async def publish(self, payload: Message, *, station_time: datetime | None = None) -> None:
-        """Publish a fact about the station; it carries the station's tenant and this call's trace."""
-        await self.events.publish(self.session, payload, station_time=station_time)
+    def is_late(self, station_time: datetime | None) -> bool:
+        """True for a fact stamped before this session connected (less the tolerance): an offline queue's."""
+        return station_time is not None and station_time < self.session.connected_at - self.services.late_tolerance
+
+    async def publish(
+        self,
+        payload: Message,
+        *,
+        station_time: datetime | None = None,
+        late: bool = False,
+        event_id: str | None = None,
+    ) -> None:
+        """Publish a fact about the station; it carries the station's tenant and this call's trace.
+
+        It is marked late when `late` is given or its station time is older than the session.
+        """
+        await self.events.publish(
+            self.session,
+            payload,
+            station_time=station_time,
+            late=late or self.is_late(station_time),
+            event_id=event_id,
+        )
+
+    async def publish_many(self, facts: Sequence[Fact]) -> None:
+        """Publish several facts in one round trip; each is marked late as `publish` would."""
+        await self.events.publish_many(
+            self.session,
+            [fact if fact.late or not self.is_late(fact.station_time) else replace(fact, late=True) for fact in facts],
+        )
 
 
 Handler = Callable[[CallContext, Payload], Awaitable[Payload]]

@@ -1,25 +1,36 @@
 """OCPP 1.6J: what a charge point sends, answered and turned into events.
 
-Issue 3 adds the remaining station-initiated actions (Authorize, Start/StopTransaction,
-MeterValues, DataTransfer, the status notifications and the security extension) as one
-function each; until then they are answered NotSupported.
+Every action a 1.6 charge point initiates, the security extension included. Transactions get
+their integer ids from Redis (see `transactions`), driver tokens are decided by authz or the
+offline policy (see `authorization`), meter values are normalised and flagged (see `meter`).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from chargewatch.ocpp_gateway.authorization import TOKEN_TYPE_V16, TokenRequest
+from chargewatch.ocpp_gateway.events import Fact
 from chargewatch.ocpp_gateway.handlers.base import CallContext, HandlerTable, Payload
 from chargewatch.ocpp_gateway.handlers.common import (
     REGISTRATION_NAMES,
     STATUS_V16,
+    boot_interval,
     connector_ref_v16,
     ocpp_datetime,
     parse_ocpp_datetime,
+    registry_status,
     utc_now,
 )
+from chargewatch.ocpp_gateway.handlers.station_reports import (
+    register_notifications,
+    security_event_notification,
+    sign_certificate,
+)
+from chargewatch.ocpp_gateway.meter import read_meter_values
 from chargewatch.ocpp_gateway.protocol import OcppVersion
-from chargewatch.v1 import common_pb2, events_pb2
+from chargewatch.ocpp_gateway.transactions import TransactionInfo, event_id, payload_fingerprint
+from chargewatch.v1 import events_pb2
 
 STATION_ACTIONS: Final = frozenset(
     {
@@ -40,15 +51,17 @@ STATION_ACTIONS: Final = frozenset(
         "SignedFirmwareStatusNotification",
     }
 )
+# 1.6: a StopTransaction without a reason was stopped locally.
+DEFAULT_STOP_REASON: Final = "Local"
 
+TX = events_pb2.TransactionEvent
 V16 = HandlerTable(OcppVersion.V16, STATION_ACTIONS)
 
 
 @V16.on("BootNotification")
 async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
-    # Registration policy (Pending / Rejected from the registry) arrives with issue 3.
-    status = common_pb2.REGISTRATION_STATUS_ACCEPTED
-    interval = ctx.settings.heartbeat_interval_seconds
+    status = registry_status(ctx.session.identity.registration_status)
+    interval = boot_interval(ctx.settings, status)
     ctx.session.registration = status
     await ctx.publish(
         events_pb2.StationBoot(
@@ -90,3 +103,123 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     await ctx.publish(events_pb2.StationHeartbeat())
     return {"currentTime": ocpp_datetime(utc_now())}
+
+
+@V16.on("Authorize")
+async def authorize(ctx: CallContext, payload: Payload) -> Payload:
+    decision = await ctx.services.authorizer.authorize(ctx.session, TokenRequest(payload["idTag"], TOKEN_TYPE_V16))
+    return {"idTagInfo": decision.id_tag_info()}
+
+
+@V16.on("MeterValues")
+async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
+    evse_id, connector_id = connector_ref_v16(payload["connectorId"])
+    transaction = payload.get("transactionId")
+    reading = read_meter_values(
+        payload["meterValue"],
+        v16=True,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        transaction_id="" if transaction is None else str(transaction),
+        registers=ctx.session.message_state.registers,
+        received_at=ctx.received_at,
+        limits=ctx.services.meter_limits,
+    )
+    await ctx.publish(reading.event, station_time=reading.station_time)
+    return {}
+
+
+@V16.on("StartTransaction")
+async def start_transaction(ctx: CallContext, payload: Payload) -> Payload:
+    station_id = ctx.session.station_id
+    evse_id, connector_id = connector_ref_v16(payload["connectorId"])
+    store = ctx.services.transactions
+    record = await store.begin_start(station_id, ctx.call.message_id, payload_fingerprint(payload))
+    if record.answer is not None:
+        # The same StartTransaction, answered before (the station lost our answer): same answer, no new facts.
+        return record.answer
+    transaction_id = record.transaction_id
+    id_tag: str = payload["idTag"]
+    decision = await ctx.services.authorizer.authorize(
+        ctx.session, TokenRequest(id_tag, TOKEN_TYPE_V16, evse_id, str(transaction_id))
+    )
+    await ctx.publish(
+        TX(
+            kind=TX.KIND_STARTED,
+            transaction_id=str(transaction_id),
+            evse_id=evse_id,
+            connector_id=connector_id,
+            id_token=id_tag,
+            id_token_type=TOKEN_TYPE_V16,
+            meter_wh=float(payload["meterStart"]),
+            reservation_id=payload.get("reservationId", 0),
+            group_id=decision.group_id,
+        ),
+        station_time=parse_ocpp_datetime(payload["timestamp"]),
+        event_id=event_id(station_id, "tx", transaction_id, "started"),
+    )
+    answer: Payload = {"transactionId": transaction_id, "idTagInfo": decision.id_tag_info()}
+    await store.finish_start(
+        station_id, ctx.call.message_id, answer, TransactionInfo(evse_id, connector_id, id_tag), transaction_id
+    )
+    return answer
+
+
+@V16.on("StopTransaction")
+async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
+    station_id = ctx.session.station_id
+    number: int = payload["transactionId"]
+    transaction_id = str(number)
+    info = await ctx.services.transactions.transaction_info(station_id, number)
+    evse_id, connector_id = (info.evse_id, info.connector_id) if info is not None else (0, 0)
+    id_tag = payload.get("idTag") or (info.id_tag if info is not None else "")
+    station_time = parse_ocpp_datetime(payload["timestamp"])
+    facts: list[Fact] = []
+    if payload.get("transactionData"):
+        reading = read_meter_values(
+            payload["transactionData"],
+            v16=True,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            transaction_id=transaction_id,
+            registers=ctx.session.message_state.registers,
+            received_at=ctx.received_at,
+            limits=ctx.services.meter_limits,
+        )
+        if reading.event.samples or reading.event.quality_flags:
+            facts.append(
+                Fact(reading.event, reading.station_time, event_id=event_id(station_id, "tx", number, "ended-meter"))
+            )
+    facts.append(
+        Fact(
+            TX(
+                kind=TX.KIND_ENDED,
+                transaction_id=transaction_id,
+                evse_id=evse_id,
+                connector_id=connector_id,
+                id_token=id_tag,
+                id_token_type=TOKEN_TYPE_V16 if id_tag else "",
+                meter_wh=float(payload["meterStop"]),
+                stop_reason=payload.get("reason", DEFAULT_STOP_REASON),
+            ),
+            station_time,
+            event_id=event_id(station_id, "tx", number, "ended"),
+        )
+    )
+    await ctx.publish_many(facts)
+    return {}
+
+
+V16.on("SecurityEventNotification")(security_event_notification)
+V16.on("SignCertificate")(sign_certificate)
+register_notifications(
+    V16,
+    {
+        # ChargeWatch implements no vendor extensions; the payload still reaches the stream.
+        "DataTransfer": {"status": "UnknownVendorId"},
+        "DiagnosticsStatusNotification": {},
+        "FirmwareStatusNotification": {},
+        "LogStatusNotification": {},
+        "SignedFirmwareStatusNotification": {},
+    },
+)

@@ -1,0 +1,103 @@
+"""Transactions that survive retries: 1.6 transaction ids from Redis, and deterministic event ids.
+
+A 1.6 StartTransaction gets an integer transactionId from a Redis counter (INCR), recorded per
+(station, message id) with a fingerprint of the payload: the same StartTransaction sent again
+(its answer was lost, the station reconnected) gets the same transactionId, and once its answer
+is recorded nothing is published again. A station that reboots and reuses a message id for a
+*new* StartTransaction has a different payload, so it gets a new transaction. Every transaction
+event's id is derived from station, transaction and step, so a consumer drops a fact published
+twice. Keys carry the station id only inside one key each, so they spread over a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+import redis.asyncio as aioredis
+
+# Namespace of ChargeWatch's deterministic event ids (uuid5).
+_EVENT_NAMESPACE: Final = uuid.UUID("5d1b7c9e-3f0a-4c52-9a8e-0b6f1e2d4c3a")
+TRANSACTION_COUNTER: Final = "cw:gw:tx16:next-id"
+
+
+def event_id(station_id: str, *parts: str | int) -> str:
+    """A deterministic event id: the same station and parts always give the same id."""
+    name = "\x1f".join([station_id, *(str(part) for part in parts)])
+    return uuid.uuid5(_EVENT_NAMESPACE, name).hex
+
+
+def payload_fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecord:
+    transaction_id: int
+    # The answer already given to this StartTransaction (a complete earlier attempt), else None.
+    answer: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionInfo:
+    evse_id: int
+    connector_id: int
+    id_tag: str
+
+
+class TransactionStore:
+    def __init__(self, redis: aioredis.Redis, *, retention_hours: float) -> None:
+        self.redis = redis
+        self.retention_seconds = max(1, int(retention_hours * 3600))
+
+    @staticmethod
+    def _start_key(station_id: str, message_id: str) -> str:
+        return f"cw:gw:tx16:start:{station_id}:{message_id}"
+
+    @staticmethod
+    def _transaction_key(station_id: str, transaction_id: int) -> str:
+        return f"cw:gw:tx16:tx:{station_id}:{transaction_id}"
+
+    async def begin_start(self, station_id: str, message_id: str, fingerprint: str) -> StartRecord:
+        """The transaction of a StartTransaction: the recorded one for a retry, else a new id."""
+        key = self._start_key(station_id, message_id)
+        stored = await self.redis.hgetall(key)
+        if stored.get(b"fp") == fingerprint.encode():
+            answer = stored.get(b"answer")
+            return StartRecord(int(stored[b"tx"]), orjson.loads(answer) if answer else None)
+        transaction_id = int(await self.redis.incr(TRANSACTION_COUNTER))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(key)
+        pipe.hset(key, mapping={"tx": transaction_id, "fp": fingerprint})
+        pipe.expire(key, self.retention_seconds)
+        await pipe.execute()
+        return StartRecord(transaction_id, None)
+
+    async def finish_start(
+        self, station_id: str, message_id: str, answer: dict[str, Any], info: TransactionInfo, transaction_id: int
+    ) -> None:
+        """Record the answer given (a later retry gets it verbatim) and the transaction's connector."""
+        start_key = self._start_key(station_id, message_id)
+        transaction_key = self._transaction_key(station_id, transaction_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(start_key, "answer", orjson.dumps(answer))
+        pipe.hset(
+            transaction_key,
+            mapping={"evse": info.evse_id, "connector": info.connector_id, "id_tag": info.id_tag},
+        )
+        pipe.expire(transaction_key, self.retention_seconds)
+        await pipe.execute()
+
+    async def transaction_info(self, station_id: str, transaction_id: int) -> TransactionInfo | None:
+        stored = await self.redis.hgetall(self._transaction_key(station_id, transaction_id))
+        if not stored:
+            return None
+        id_tag = stored.get(b"id_tag", b"")
+        return TransactionInfo(
+            int(stored.get(b"evse", 0)),
+            int(stored.get(b"connector", 0)),
+            id_tag.decode() if isinstance(id_tag, bytes) else str(id_tag),
+        )
