@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
@@ -88,24 +89,20 @@ def test_latency_samples_stay_bounded() -> None:
 
 def test_status_changes_walk_the_version_cycle() -> None:
     station = SimulatedStation(StationConfig("S", "p", connectors=1), SimulatorOptions(), Stats(), random.Random(1))
+    sent: list[tuple[int, str]] = []
 
-    class Client:
-        status_cycle = ("Available", "Occupied")
-        sent: list[tuple[int, str]] = []
+    async def record(connector: int, status: str) -> None:
+        station.statuses[connector] = status
+        sent.append((connector, status))
 
-        async def status(self, connector: int, status: str) -> None:
-            self.sent.append((connector, status))
-
-    import asyncio
-
-    client = Client()
+    station._send_status = record  # type: ignore[method-assign]
     for _ in range(3):
-        asyncio.run(station._change_status(client))  # type: ignore[arg-type]
-    assert client.sent == [(1, "Occupied"), (1, "Available"), (1, "Occupied")]
+        asyncio.run(station._change_status())
+    assert sent == [(1, "Preparing"), (1, "Charging"), (1, "SuspendedEV")]
 
 
 def test_scenarios() -> None:
-    assert "normal" in SCENARIOS
+    assert {"normal", "faults", "offline", "brute-force", "token-clone", "tamper", "flood", "storm"} == set(SCENARIOS)
     assert scenario("normal").name == "normal"
     with pytest.raises(ValueError, match="unknown scenario"):
         scenario("chaos")

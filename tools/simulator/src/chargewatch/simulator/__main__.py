@@ -1,4 +1,11 @@
-"""`chargewatch-sim`: run a simulated fleet of charge points against an OCPP endpoint."""
+"""`chargewatch-sim`: run a simulated fleet of charge points against an OCPP endpoint.
+
+Driver tokens: `--tokens FILE` (one hex RFID uid per line), else `--token-count`/`--token-seed`
+generate the same uids everywhere (`--write-tokens FILE` saves the pool in use, e.g. for authz).
+Fault and offline schedules: `STATION:CONNECTOR@START+DURATION[=ErrorCode]` and `STATION@START+DURATION`,
+comma separated; without one, the faults/offline scenarios derive a schedule from `--seed` and print it.
+Exit status: 1 when anything unexpected went wrong (refusals a scenario expects are not errors).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +18,41 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chargewatch.simulator.fleet import OCPP_VERSIONS, Fleet, FleetResult, SimulatorOptions, generated_fleet, load_fleet
-from chargewatch.simulator.scenarios import SCENARIOS
+from chargewatch.simulator.scenarios import SCENARIOS, ScenarioOptions
+from chargewatch.simulator.schedule import parse_fault_schedule, parse_offline_schedule
+from chargewatch.simulator.tokens import (
+    DEFAULT_TOKEN_COUNT,
+    DEFAULT_TOKEN_SEED,
+    generate_tokens,
+    load_tokens,
+    write_tokens,
+)
+
+
+def _connectors(text: str) -> int | None:
+    if text == "mixed":
+        return None
+    value = int(text)
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError("connectors must be between 1 and 16, or 'mixed'")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("a share is between 0 and 1")
+    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="chargewatch-sim", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="chargewatch-sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="ws://127.0.0.1:9000/ocpp", help="OCPP endpoint; the station id is appended")
+    parser.add_argument("--ca-file", help="wss://: CA bundle that signed the CSMS certificate")
+    parser.add_argument("--cert-file", help="wss://: client certificate (security profile 3)")
+    parser.add_argument("--key-file", help="wss://: key of the client certificate")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--fleet", type=Path, help='JSON file: {"stations": [{"station_id", "password", ...}]}')
     source.add_argument("--stations", type=int, help="make up this many stations (with --password)")
@@ -25,24 +61,59 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--ocpp-version", default="1.6", choices=[*OCPP_VERSIONS, "mixed"], help="OCPP version of made-up stations"
     )
-    parser.add_argument("--connectors", type=int, default=2, help="connectors per made-up station")
+    parser.add_argument("--share-201", type=_share, help="with --ocpp-version mixed: share of 2.0.1 stations")
+    parser.add_argument(
+        "--connectors", type=_connectors, default=2, help="connectors per made-up station, or 'mixed' for 1-4"
+    )
     parser.add_argument("--duration", type=float, default=0.0, help="seconds to run; 0 runs until SIGINT/SIGTERM")
     parser.add_argument(
         "--status-change-every", type=float, default=30.0, help="mean seconds between status changes (0: none)"
     )
     parser.add_argument(
+        "--session-every", type=float, default=0.0, help="mean idle seconds before a connector charges (0: no sessions)"
+    )
+    parser.add_argument("--session-duration", type=float, default=120.0, help="mean seconds a session lasts")
+    parser.add_argument("--meter-interval", type=float, default=10.0, help="seconds between meter values")
+    parser.add_argument(
         "--heartbeat-cap", type=float, default=0.0, help="cap on the heartbeat interval the CSMS gives (0: none)"
     )
+    parser.add_argument("--tokens", type=Path, help="file of RFID uids the drivers present (one hex uid a line)")
+    parser.add_argument("--token-count", type=int, default=DEFAULT_TOKEN_COUNT, help="generated tokens (no --tokens)")
+    parser.add_argument("--token-seed", type=int, default=DEFAULT_TOKEN_SEED, help="seed of the generated tokens")
+    parser.add_argument("--write-tokens", type=Path, help="write the token pool in use to this file and go on")
     parser.add_argument("--scenario", default="normal", choices=sorted(SCENARIOS), help="station behaviour")
+    parser.add_argument("--fault-schedule", default="", help="faults: STATION:CONNECTOR@START+DURATION[=Code],...")
+    parser.add_argument("--offline-schedule", default="", help="offline: STATION@START+DURATION,...")
+    parser.add_argument("--share", type=_share, default=0.2, help="share of stations a scenario affects")
+    parser.add_argument("--attempts", type=int, default=20, help="brute-force: wrong passwords per station id")
+    parser.add_argument("--flood-rate", type=float, default=200.0, help="flood: messages per second per station")
+    parser.add_argument("--flood-stations", type=int, default=3, help="flood: stations that flood")
+    parser.add_argument("--storm-at", type=float, help="storm: seconds after the start (default: a third of the run)")
+    parser.add_argument("--clone-token", default="", help="token-clone: the RFID to clone (default: first token)")
+    parser.add_argument("--report", type=Path, help="write sessions, energy, faults and offline periods here (JSON)")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
     parser.add_argument("--log-level", default="WARNING", help="log level on stderr")
     args = parser.parse_args(argv)
     if args.stations is not None and (args.stations < 1 or not args.password):
         parser.error("--stations needs a positive count and --password")
+    if args.url.startswith("wss://") and bool(args.cert_file) != bool(args.key_file):
+        parser.error("--cert-file and --key-file go together")
+    try:
+        parse_fault_schedule(args.fault_schedule)
+        parse_offline_schedule(args.offline_schedule)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
-async def run(args: argparse.Namespace) -> FleetResult:
+def _tokens(args: argparse.Namespace) -> list[str]:
+    tokens = load_tokens(args.tokens) if args.tokens else generate_tokens(args.token_count, args.token_seed)
+    if args.write_tokens:
+        write_tokens(args.write_tokens, tokens)
+    return tokens
+
+
+def build_fleet(args: argparse.Namespace) -> Fleet:
     if args.fleet is not None:
         stations = load_fleet(args.fleet)
     else:
@@ -52,15 +123,48 @@ async def run(args: argparse.Namespace) -> FleetResult:
             prefix=args.prefix,
             ocpp_version=args.ocpp_version,
             connectors=args.connectors,
+            share_201=args.share_201,
         )
     options = SimulatorOptions(
-        url=args.url, status_change_every=args.status_change_every, heartbeat_cap=args.heartbeat_cap
+        url=args.url,
+        status_change_every=args.status_change_every,
+        heartbeat_cap=args.heartbeat_cap,
+        session_every=args.session_every,
+        session_duration=args.session_duration,
+        meter_interval=args.meter_interval,
+        ca_file=args.ca_file,
+        cert_file=args.cert_file,
+        key_file=args.key_file,
     )
-    fleet = Fleet(stations, options, scenario=args.scenario, seed=args.seed)
+    scenario_options = ScenarioOptions(
+        fault_schedule=args.fault_schedule,
+        offline_schedule=args.offline_schedule,
+        share=args.share,
+        attempts=args.attempts,
+        flood_rate=args.flood_rate,
+        flood_stations=args.flood_stations,
+        storm_at=args.storm_at,
+        clone_token=args.clone_token,
+    )
+    return Fleet(
+        stations, options, scenario=args.scenario, seed=args.seed, tokens=_tokens(args),
+        scenario_options=scenario_options,
+    )  # fmt: skip
+
+
+async def run(args: argparse.Namespace) -> FleetResult:
+    fleet = build_fleet(args)
+    fleet.prepare(args.duration)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, fleet.stop)
-    print(f"simulating {len(stations)} stations against {args.url} (scenario {args.scenario})", flush=True)  # noqa: T201
+    print(  # noqa: T201
+        f"simulating {len(fleet.simulated)} stations against {args.url} (scenario {args.scenario}, "
+        f"{len(fleet.tokens)} tokens)",
+        flush=True,
+    )
+    for key, value in fleet.report.scenario.items():
+        print(f"scenario {key}: {value}", flush=True)  # noqa: T201
     return await fleet.run(args.duration)
 
 
@@ -69,8 +173,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The ocpp package logs every message at INFO.
     logging.getLogger("ocpp").setLevel(max(logging.WARNING, logging.getLogger().level))
-    result = asyncio.run(run(args))
+    try:
+        result = asyncio.run(run(args))
+    except (ValueError, OSError) as error:
+        print(f"chargewatch-sim: {error}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
     print(result.summary(), flush=True)  # noqa: T201
+    if args.report:
+        result.report.write(args.report)
+        print(f"report written to {args.report}", flush=True)  # noqa: T201
     sys.exit(1 if result.errors else 0)
 
 

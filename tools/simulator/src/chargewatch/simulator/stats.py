@@ -1,4 +1,4 @@
-"""What a simulation did: messages sent and answered per action, errors, and answer latencies."""
+"""What a simulation did: messages sent and answered per action, commands, refusals, errors, latencies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from chargewatch.simulator.report import Report
 
 # Latency samples kept per run (reservoir sampling beyond it), so a run of days stays small.
 MAX_SAMPLES: Final = 100_000
@@ -26,11 +29,20 @@ class Stats:
     sent: Counter[str] = field(default_factory=Counter)
     answered: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    #: Commands received from the CSMS, per action.
     received: Counter[str] = field(default_factory=Counter)
+    #: Refusals a scenario expects (wrong passwords, a cloned card, a rate limit): counted, not errors.
+    refused: Counter[str] = field(default_factory=Counter)
+    #: Queued messages sent after a reconnect, per action.
+    replayed: Counter[str] = field(default_factory=Counter)
+    #: Work commands set in motion (remote starts, firmware progress...), per kind.
+    follow_ups: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
     connected: set[str] = field(default_factory=set)
     connects: int = 0
     disconnects: int = 0
+    offline_periods: int = 0
+    storm_reconnects: int = 0
     latencies: list[float] = field(default_factory=list)
     _samples_seen: int = 0
     _rng: random.Random = field(default_factory=lambda: random.Random(0))
@@ -56,6 +68,21 @@ class Stats:
     def record_received(self, action: str) -> None:
         self.received[action] += 1
 
+    def record_refused(self, kind: str) -> None:
+        self.refused[kind] += 1
+
+    def record_replayed(self, action: str) -> None:
+        self.replayed[action] += 1
+
+    def record_follow_up(self, kind: str) -> None:
+        self.follow_ups[kind] += 1
+
+    def record_offline(self, station_id: str) -> None:
+        self.offline_periods += 1
+
+    def record_storm(self, station_id: str) -> None:
+        self.storm_reconnects += 1
+
     def record_connected(self, station_id: str) -> None:
         self.connected.add(station_id)
         self.connects += 1
@@ -68,16 +95,30 @@ class Stats:
         ordered = sorted(self.latencies)
         return {name: percentile(ordered, fraction) for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
 
-    def summary(self, stations: int, elapsed_seconds: float) -> str:
+    def summary(self, stations: int, elapsed_seconds: float, report: Report | None = None) -> str:
         lines = [
             f"stations connected: {len(self.connected)}/{stations} "
-            f"(connections {self.connects}, dropped {self.disconnects}) in {elapsed_seconds:.1f}s",
+            f"(connections {self.connects}, dropped {self.disconnects}, offline periods {self.offline_periods}, "
+            f"storm reconnects {self.storm_reconnects}) in {elapsed_seconds:.1f}s",
             "messages sent (answered):",
         ]
-        lines += [f"  {action:<28} {count:>8} ({self.answered[action]})" for action, count in sorted(self.sent.items())]
-        if self.received:
-            lines.append("commands received:")
-            lines += [f"  {action:<28} {count:>8}" for action, count in sorted(self.received.items())]
+        lines += [f"  {action:<34} {count:>8} ({self.answered[action]})" for action, count in sorted(self.sent.items())]
+        for title, counter in (
+            ("queued while offline, sent after reconnect:", self.replayed),
+            ("commands received:", self.received),
+            ("command follow-ups:", self.follow_ups),
+            ("expected refusals:", self.refused),
+        ):
+            if counter:
+                lines.append(title)
+                lines += [f"  {name:<34} {count:>8}" for name, count in sorted(counter.items())]
+        if report is not None and (report.sessions or report.faults):
+            totals = report.to_dict()["totals"]
+            lines.append(
+                f"sessions: {totals['sessions']} ({totals['complete_sessions']} complete), "
+                f"energy {totals['energy_wh']} Wh; faults: {totals['faults']}; "
+                f"offline periods: {totals['offline_periods']}"
+            )
         total = sum(self.answered.values())
         rate = total / elapsed_seconds if elapsed_seconds > 0 else 0.0
         quantiles = self.latency_percentiles()
@@ -86,6 +127,6 @@ class Stats:
             f"p99 {quantiles['p99'] * 1000:.1f}  ({total} answers, {rate:.1f}/s)"
         )
         lines.append(f"errors: {self.error_count}")
-        lines += [f"  {kind:<28} {count:>8}" for kind, count in sorted(self.errors.items())]
+        lines += [f"  {kind:<34} {count:>8}" for kind, count in sorted(self.errors.items())]
         lines += [f"  e.g. {example}" for example in self.error_examples[:5]]
         return "\n".join(lines)
