@@ -106,28 +106,3 @@ async def test_registering_twice_and_invalid_input(authz: tuple[Any, Any]) -> No
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
             await stub.RegisterStation(bad)
         assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-
-
-async def test_rotation_keeps_the_old_password_until_confirmed(authz: tuple[Any, Any]) -> None:
-    stub, _ = authz
-    first = await stub.RegisterStation(
-        authz_pb2.RegisterStationRequest(station_id="CP-R", tenant_id="partner-a", security_profile=P1)
-    )
-    second = await stub.RotateStationPassword(authz_pb2.RotateStationPasswordRequest(station_id="CP-R"))
-    assert second.password != first.password
-    for password in (first.password, second.password):
-        assert (await authenticate(stub, "CP-R", password)).outcome == OUTCOME.OUTCOME_ACCEPTED
-    await stub.ConfirmStationPassword(authz_pb2.ConfirmStationPasswordRequest(station_id="CP-R"))
-    assert (await authenticate(stub, "CP-R", first.password)).outcome == OUTCOME.OUTCOME_BAD_CREDENTIALS
-    assert (await authenticate(stub, "CP-R", second.password)).outcome == OUTCOME.OUTCOME_ACCEPTED
-    with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await stub.RotateStationPassword(authz_pb2.RotateStationPasswordRequest(station_id="CP-NONE"))
-    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
-
-
-async def test_methods_of_later_issues_say_so(authz: tuple[Any, Any]) -> None:
-    stub, _ = authz
-    with pytest.raises(grpc.aio.AioRpcError) as later:
-        await stub.Authorize(authz_pb2.AuthorizeRequest(station_id="CP-1", id_token="04A2B3C4"))
-    assert later.value.code() is grpc.StatusCode.UNIMPLEMENTED
-    assert "issue #4" in (later.value.details() or "")

@@ -12,8 +12,9 @@ import redis.asyncio as aioredis
 
 from chargewatch.mongo import create_mongo_client, ensure_indexes
 from chargewatch.streams import ConsumerGroupWorker, Event, EventPublisher, StreamFamily, stream_name
-from chargewatch.telemetry import registry
-from chargewatch.telemetry.ingest import FAMILIES, RegistryIngest
+from chargewatch.telemetry import meters, registry, sessions
+from chargewatch.telemetry.ingest import FAMILIES, TelemetryIngest
+from chargewatch.telemetry.readings import QualityLimits
 from chargewatch.v1 import common_pb2, events_pb2
 
 GROUP = "telemetry"
@@ -26,7 +27,7 @@ async def test_killed_consumer_entries_take_effect_exactly_once(redis_client: ai
     await ensure_indexes(db, registry.indexes(30))
     stations = registry.StationRegistry(db)
     await stations.register(registry.Registration("CP-CRASH", "partner-a", "s", 1))
-    ingest = RegistryIngest(stations)
+    ingest = TelemetryIngest(stations, meters.MeterStore(db), sessions.SessionStore(db), None, QualityLimits())
 
     publisher = EventPublisher(redis_client)
     start = datetime(2026, 11, 1, tzinfo=UTC)

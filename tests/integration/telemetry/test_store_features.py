@@ -119,3 +119,66 @@ async def test_conditional_update_touches_only_the_named_document(db) -> None:  
     result = await db.stations.update_one({"$and": [{"_id": "B"}, newer_than_5]}, {"$set": {"last_seen_ms": 5}})
     assert result.matched_count == 1
     assert await db.stations.find_one({"_id": "A"}) == {"_id": "A", "last_seen_ms": 10}
+
+
+async def test_unordered_bulk_insert_reports_only_the_duplicates(db) -> None:  # type: ignore[no-untyped-def]
+    """The meter ingest relies on this: one bulk insert, duplicates (redeliveries) skipped."""
+    from pymongo.errors import BulkWriteError
+
+    await db.meter_values.insert_many([{"_id": "e1:0"}, {"_id": "e2:0"}])
+    with pytest.raises(BulkWriteError) as error:
+        await db.meter_values.insert_many([{"_id": "e1:0"}, {"_id": "e3:0"}, {"_id": "e2:0"}], ordered=False)
+    assert error.value.details["nInserted"] == 1
+    assert [(e["index"], e["code"]) for e in error.value.details["writeErrors"]] == [(0, 11000), (2, 11000)]
+    assert await db.meter_values.count_documents({}) == 3
+
+
+async def test_upsert_keeps_a_datetime_given_on_insert_only(db) -> None:  # type: ignore[no-untyped-def]
+    """Roll-ups: `$set` the figures, `$setOnInsert` the bucket time, which stays a real datetime
+    (range queries and the TTL index need one) however often the bucket is recomputed."""
+    from pymongo import UpdateOne
+
+    bucket = datetime(2026, 3, 1, 12, 15, tzinfo=UTC)
+    for samples in (1, 2):
+        await db.rollups.bulk_write(
+            [UpdateOne({"_id": "c|1"}, {"$set": {"samples": samples}, "$setOnInsert": {"t": bucket}}, upsert=True)]
+        )
+    stored = await db.rollups.find_one({"_id": "c|1"})
+    assert stored == {"_id": "c|1", "samples": 2, "t": bucket}
+    found = [d["_id"] async for d in db.rollups.find({"t": {"$gte": bucket, "$lt": bucket + timedelta(minutes=15)}})]
+    assert found == ["c|1"]
+
+
+async def test_in_range_sort_and_keyset_page_conditions(db) -> None:  # type: ignore[no-untyped-def]
+    """Sessions pages: `$in` stations, a start-time range, newest first, then (ms, _id) < cursor."""
+    await db.sessions.insert_many(
+        [{"_id": f"S{i % 3}|tx{i}", "station_id": f"S{i % 3}", "started_ms": 1000 + (i // 2)} for i in range(8)]
+    )
+    query = {"$and": [{"station_id": {"$in": ["S0", "S1"]}}, {"started_ms": {"$gte": 1000, "$lt": 1004}}]}
+    assert await db.sessions.count_documents(query) == 6
+    first = [d async for d in db.sessions.find(query).sort([("started_ms", -1), ("_id", -1)]).limit(3)]
+    assert [d["_id"] for d in first] == ["S1|tx7", "S0|tx6", "S1|tx4"]
+    last = first[-1]
+    after = {
+        "$and": [
+            *query["$and"],
+            {
+                "$or": [
+                    {"started_ms": {"$lt": last["started_ms"]}},
+                    {"$and": [{"started_ms": last["started_ms"]}, {"_id": {"$lt": last["_id"]}}]},
+                ]
+            },
+        ]
+    }
+    rest = [d["_id"] async for d in db.sessions.find(after).sort([("started_ms", -1), ("_id", -1)])]
+    assert rest == ["S0|tx3", "S1|tx1", "S0|tx0"]
+
+
+async def test_newest_document_by_sorted_find_one(db) -> None:  # type: ignore[no-untyped-def]
+    """A connector's last reading: find_one with a descending sort on the reading time."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    await db.meter_values.insert_many(
+        [{"_id": i, "connector": "c", "t": start + timedelta(minutes=i)} for i in (3, 1, 2)]
+    )
+    newest = await db.meter_values.find_one({"connector": "c"}, sort=[("t", -1)])
+    assert newest is not None and newest["_id"] == 3

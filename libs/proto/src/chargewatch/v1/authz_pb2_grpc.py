@@ -84,6 +84,81 @@ class AuthzStub:
                 request_serializer=chargewatch_dot_v1_dot_authz__pb2.LiftBlockRequest.SerializeToString,
                 response_deserializer=chargewatch_dot_v1_dot_authz__pb2.Block.FromString,
                 _registered_method=True)
+        self.ListBlocks = channel.unary_unary(
+                '/chargewatch.v1.Authz/ListBlocks',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.ListBlocksRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListBlocksResponse.FromString,
+                _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/chargewatch.v1.Authz/CreateToken',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+                _registered_method=True)
+        self.GetToken = channel.unary_unary(
+                '/chargewatch.v1.Authz/GetToken',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.GetTokenRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/chargewatch.v1.Authz/ListTokens',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.SetTokenStatus = channel.unary_unary(
+                '/chargewatch.v1.Authz/SetTokenStatus',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.SetTokenStatusRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+                _registered_method=True)
+        self.LinkToken = channel.unary_unary(
+                '/chargewatch.v1.Authz/LinkToken',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.LinkTokenRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+                _registered_method=True)
+        self.PutAccessPolicy = channel.unary_unary(
+                '/chargewatch.v1.Authz/PutAccessPolicy',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.PutAccessPolicyRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.AccessPolicy.FromString,
+                _registered_method=True)
+        self.GetAccessPolicy = channel.unary_unary(
+                '/chargewatch.v1.Authz/GetAccessPolicy',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.GetAccessPolicyRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.AccessPolicy.FromString,
+                _registered_method=True)
+        self.ListAccessPolicies = channel.unary_unary(
+                '/chargewatch.v1.Authz/ListAccessPolicies',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.ListAccessPoliciesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListAccessPoliciesResponse.FromString,
+                _registered_method=True)
+        self.DeleteAccessPolicy = channel.unary_unary(
+                '/chargewatch.v1.Authz/DeleteAccessPolicy',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.DeleteAccessPolicyRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.DeleteAccessPolicyResponse.FromString,
+                _registered_method=True)
+        self.PublishLocalList = channel.unary_unary(
+                '/chargewatch.v1.Authz/PublishLocalList',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.PublishLocalListRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.PublishLocalListResponse.FromString,
+                _registered_method=True)
+        self.RotateStationCredentials = channel.unary_unary(
+                '/chargewatch.v1.Authz/RotateStationCredentials',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.RotateStationCredentialsRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.RotateStationCredentialsResponse.FromString,
+                _registered_method=True)
+        self.RegisterClientCertificate = channel.unary_unary(
+                '/chargewatch.v1.Authz/RegisterClientCertificate',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.RegisterClientCertificateRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ClientCertificate.FromString,
+                _registered_method=True)
+        self.RevokeClientCertificate = channel.unary_unary(
+                '/chargewatch.v1.Authz/RevokeClientCertificate',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.RevokeClientCertificateRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ClientCertificate.FromString,
+                _registered_method=True)
+        self.ListClientCertificates = channel.unary_unary(
+                '/chargewatch.v1.Authz/ListClientCertificates',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.ListClientCertificatesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListClientCertificatesResponse.FromString,
+                _registered_method=True)
 
 
 class AuthzServicer:
@@ -160,6 +235,108 @@ class AuthzServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBlocks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateToken(self, request, context):
+        """Management RPCs below (and SetStationRegistration, the blocks, rotation) need the caller's
+        bearer access token in the `authorization` metadata: an operator or service principal, a
+        partner for its own tenant's tokens, a security analyst for blocks and quarantines.
+
+        Driver tokens (RFID uids, app tokens, eMAIDs). ALREADY_EXISTS when the token exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTokenStatus(self, request, context):
+        """Blocks, unblocks or expires a token; the cached decision is invalidated at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkToken(self, request, context):
+        """Links a token to a Keycloak user (listed in the user's id_tokens attribute) or a fleet group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutAccessPolicy(self, request, context):
+        """Access policies per site or station list. An empty policy_id in Put creates one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccessPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccessPolicies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAccessPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishLocalList(self, request, context):
+        """Builds the site's local authorization list (a new version when it changed) and sends it to
+        the site's connected stations through the gateway, differential where the station's version allows.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateStationCredentials(self, request, context):
+        """Rotates a station's password through the gateway (SET_PASSWORD); the password never leaves authz.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterClientCertificate(self, request, context):
+        """Client certificates of profile-3 stations, checked by AuthenticateStation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeClientCertificate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientCertificates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthzServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +389,81 @@ def add_AuthzServicer_to_server(servicer, server):
                     servicer.LiftBlock,
                     request_deserializer=chargewatch_dot_v1_dot_authz__pb2.LiftBlockRequest.FromString,
                     response_serializer=chargewatch_dot_v1_dot_authz__pb2.Block.SerializeToString,
+            ),
+            'ListBlocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlocks,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListBlocksRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.ListBlocksResponse.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.CreateTokenRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.SerializeToString,
+            ),
+            'GetToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetToken,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.GetTokenRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListTokensRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'SetTokenStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTokenStatus,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.SetTokenStatusRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.SerializeToString,
+            ),
+            'LinkToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkToken,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.LinkTokenRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.DriverToken.SerializeToString,
+            ),
+            'PutAccessPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutAccessPolicy,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.PutAccessPolicyRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.AccessPolicy.SerializeToString,
+            ),
+            'GetAccessPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccessPolicy,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.GetAccessPolicyRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.AccessPolicy.SerializeToString,
+            ),
+            'ListAccessPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccessPolicies,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListAccessPoliciesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.ListAccessPoliciesResponse.SerializeToString,
+            ),
+            'DeleteAccessPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccessPolicy,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.DeleteAccessPolicyRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.DeleteAccessPolicyResponse.SerializeToString,
+            ),
+            'PublishLocalList': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishLocalList,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.PublishLocalListRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.PublishLocalListResponse.SerializeToString,
+            ),
+            'RotateStationCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateStationCredentials,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.RotateStationCredentialsRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.RotateStationCredentialsResponse.SerializeToString,
+            ),
+            'RegisterClientCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterClientCertificate,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.RegisterClientCertificateRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.ClientCertificate.SerializeToString,
+            ),
+            'RevokeClientCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeClientCertificate,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.RevokeClientCertificateRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.ClientCertificate.SerializeToString,
+            ),
+            'ListClientCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientCertificates,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.ListClientCertificatesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.ListClientCertificatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -484,6 +736,411 @@ class Authz:
             '/chargewatch.v1.Authz/LiftBlock',
             chargewatch_dot_v1_dot_authz__pb2.LiftBlockRequest.SerializeToString,
             chargewatch_dot_v1_dot_authz__pb2.Block.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/ListBlocks',
+            chargewatch_dot_v1_dot_authz__pb2.ListBlocksRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.ListBlocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/CreateToken',
+            chargewatch_dot_v1_dot_authz__pb2.CreateTokenRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/GetToken',
+            chargewatch_dot_v1_dot_authz__pb2.GetTokenRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/ListTokens',
+            chargewatch_dot_v1_dot_authz__pb2.ListTokensRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTokenStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/SetTokenStatus',
+            chargewatch_dot_v1_dot_authz__pb2.SetTokenStatusRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/LinkToken',
+            chargewatch_dot_v1_dot_authz__pb2.LinkTokenRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.DriverToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutAccessPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/PutAccessPolicy',
+            chargewatch_dot_v1_dot_authz__pb2.PutAccessPolicyRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.AccessPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccessPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/GetAccessPolicy',
+            chargewatch_dot_v1_dot_authz__pb2.GetAccessPolicyRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.AccessPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccessPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/ListAccessPolicies',
+            chargewatch_dot_v1_dot_authz__pb2.ListAccessPoliciesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.ListAccessPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAccessPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/DeleteAccessPolicy',
+            chargewatch_dot_v1_dot_authz__pb2.DeleteAccessPolicyRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.DeleteAccessPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishLocalList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/PublishLocalList',
+            chargewatch_dot_v1_dot_authz__pb2.PublishLocalListRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.PublishLocalListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateStationCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/RotateStationCredentials',
+            chargewatch_dot_v1_dot_authz__pb2.RotateStationCredentialsRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.RotateStationCredentialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterClientCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/RegisterClientCertificate',
+            chargewatch_dot_v1_dot_authz__pb2.RegisterClientCertificateRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.ClientCertificate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeClientCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/RevokeClientCertificate',
+            chargewatch_dot_v1_dot_authz__pb2.RevokeClientCertificateRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.ClientCertificate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Authz/ListClientCertificates',
+            chargewatch_dot_v1_dot_authz__pb2.ListClientCertificatesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.ListClientCertificatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

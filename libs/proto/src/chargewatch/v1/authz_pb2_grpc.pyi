@@ -56,6 +56,35 @@ class AuthzStub:
     """Blocks and quarantines, asked for by the security monitor or an operator."""
     QuarantineStation: _grpc.UnaryUnaryMultiCallable[_authz_pb2.QuarantineStationRequest, _authz_pb2.Block]
     LiftBlock: _grpc.UnaryUnaryMultiCallable[_authz_pb2.LiftBlockRequest, _authz_pb2.Block]
+    ListBlocks: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ListBlocksRequest, _authz_pb2.ListBlocksResponse]
+    CreateToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.CreateTokenRequest, _authz_pb2.DriverToken]
+    """Management RPCs below (and SetStationRegistration, the blocks, rotation) need the caller's
+    bearer access token in the `authorization` metadata: an operator or service principal, a
+    partner for its own tenant's tokens, a security analyst for blocks and quarantines.
+
+    Driver tokens (RFID uids, app tokens, eMAIDs). ALREADY_EXISTS when the token exists.
+    """
+    GetToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.GetTokenRequest, _authz_pb2.DriverToken]
+    ListTokens: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ListTokensRequest, _authz_pb2.ListTokensResponse]
+    SetTokenStatus: _grpc.UnaryUnaryMultiCallable[_authz_pb2.SetTokenStatusRequest, _authz_pb2.DriverToken]
+    """Blocks, unblocks or expires a token; the cached decision is invalidated at once."""
+    LinkToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.LinkTokenRequest, _authz_pb2.DriverToken]
+    """Links a token to a Keycloak user (listed in the user's id_tokens attribute) or a fleet group."""
+    PutAccessPolicy: _grpc.UnaryUnaryMultiCallable[_authz_pb2.PutAccessPolicyRequest, _authz_pb2.AccessPolicy]
+    """Access policies per site or station list. An empty policy_id in Put creates one."""
+    GetAccessPolicy: _grpc.UnaryUnaryMultiCallable[_authz_pb2.GetAccessPolicyRequest, _authz_pb2.AccessPolicy]
+    ListAccessPolicies: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ListAccessPoliciesRequest, _authz_pb2.ListAccessPoliciesResponse]
+    DeleteAccessPolicy: _grpc.UnaryUnaryMultiCallable[_authz_pb2.DeleteAccessPolicyRequest, _authz_pb2.DeleteAccessPolicyResponse]
+    PublishLocalList: _grpc.UnaryUnaryMultiCallable[_authz_pb2.PublishLocalListRequest, _authz_pb2.PublishLocalListResponse]
+    """Builds the site's local authorization list (a new version when it changed) and sends it to
+    the site's connected stations through the gateway, differential where the station's version allows.
+    """
+    RotateStationCredentials: _grpc.UnaryUnaryMultiCallable[_authz_pb2.RotateStationCredentialsRequest, _authz_pb2.RotateStationCredentialsResponse]
+    """Rotates a station's password through the gateway (SET_PASSWORD); the password never leaves authz."""
+    RegisterClientCertificate: _grpc.UnaryUnaryMultiCallable[_authz_pb2.RegisterClientCertificateRequest, _authz_pb2.ClientCertificate]
+    """Client certificates of profile-3 stations, checked by AuthenticateStation."""
+    RevokeClientCertificate: _grpc.UnaryUnaryMultiCallable[_authz_pb2.RevokeClientCertificateRequest, _authz_pb2.ClientCertificate]
+    ListClientCertificates: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ListClientCertificatesRequest, _authz_pb2.ListClientCertificatesResponse]
 
 @_typing.type_check_only
 class AuthzAsyncStub(AuthzStub):
@@ -85,6 +114,35 @@ class AuthzAsyncStub(AuthzStub):
     """Blocks and quarantines, asked for by the security monitor or an operator."""
     QuarantineStation: _aio.UnaryUnaryMultiCallable[_authz_pb2.QuarantineStationRequest, _authz_pb2.Block]  # type: ignore[assignment]
     LiftBlock: _aio.UnaryUnaryMultiCallable[_authz_pb2.LiftBlockRequest, _authz_pb2.Block]  # type: ignore[assignment]
+    ListBlocks: _aio.UnaryUnaryMultiCallable[_authz_pb2.ListBlocksRequest, _authz_pb2.ListBlocksResponse]  # type: ignore[assignment]
+    CreateToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.CreateTokenRequest, _authz_pb2.DriverToken]  # type: ignore[assignment]
+    """Management RPCs below (and SetStationRegistration, the blocks, rotation) need the caller's
+    bearer access token in the `authorization` metadata: an operator or service principal, a
+    partner for its own tenant's tokens, a security analyst for blocks and quarantines.
+
+    Driver tokens (RFID uids, app tokens, eMAIDs). ALREADY_EXISTS when the token exists.
+    """
+    GetToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.GetTokenRequest, _authz_pb2.DriverToken]  # type: ignore[assignment]
+    ListTokens: _aio.UnaryUnaryMultiCallable[_authz_pb2.ListTokensRequest, _authz_pb2.ListTokensResponse]  # type: ignore[assignment]
+    SetTokenStatus: _aio.UnaryUnaryMultiCallable[_authz_pb2.SetTokenStatusRequest, _authz_pb2.DriverToken]  # type: ignore[assignment]
+    """Blocks, unblocks or expires a token; the cached decision is invalidated at once."""
+    LinkToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.LinkTokenRequest, _authz_pb2.DriverToken]  # type: ignore[assignment]
+    """Links a token to a Keycloak user (listed in the user's id_tokens attribute) or a fleet group."""
+    PutAccessPolicy: _aio.UnaryUnaryMultiCallable[_authz_pb2.PutAccessPolicyRequest, _authz_pb2.AccessPolicy]  # type: ignore[assignment]
+    """Access policies per site or station list. An empty policy_id in Put creates one."""
+    GetAccessPolicy: _aio.UnaryUnaryMultiCallable[_authz_pb2.GetAccessPolicyRequest, _authz_pb2.AccessPolicy]  # type: ignore[assignment]
+    ListAccessPolicies: _aio.UnaryUnaryMultiCallable[_authz_pb2.ListAccessPoliciesRequest, _authz_pb2.ListAccessPoliciesResponse]  # type: ignore[assignment]
+    DeleteAccessPolicy: _aio.UnaryUnaryMultiCallable[_authz_pb2.DeleteAccessPolicyRequest, _authz_pb2.DeleteAccessPolicyResponse]  # type: ignore[assignment]
+    PublishLocalList: _aio.UnaryUnaryMultiCallable[_authz_pb2.PublishLocalListRequest, _authz_pb2.PublishLocalListResponse]  # type: ignore[assignment]
+    """Builds the site's local authorization list (a new version when it changed) and sends it to
+    the site's connected stations through the gateway, differential where the station's version allows.
+    """
+    RotateStationCredentials: _aio.UnaryUnaryMultiCallable[_authz_pb2.RotateStationCredentialsRequest, _authz_pb2.RotateStationCredentialsResponse]  # type: ignore[assignment]
+    """Rotates a station's password through the gateway (SET_PASSWORD); the password never leaves authz."""
+    RegisterClientCertificate: _aio.UnaryUnaryMultiCallable[_authz_pb2.RegisterClientCertificateRequest, _authz_pb2.ClientCertificate]  # type: ignore[assignment]
+    """Client certificates of profile-3 stations, checked by AuthenticateStation."""
+    RevokeClientCertificate: _aio.UnaryUnaryMultiCallable[_authz_pb2.RevokeClientCertificateRequest, _authz_pb2.ClientCertificate]  # type: ignore[assignment]
+    ListClientCertificates: _aio.UnaryUnaryMultiCallable[_authz_pb2.ListClientCertificatesRequest, _authz_pb2.ListClientCertificatesResponse]  # type: ignore[assignment]
 
 class AuthzServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -171,5 +229,124 @@ class AuthzServicer(metaclass=_abc_1.ABCMeta):
         request: _authz_pb2.LiftBlockRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_authz_pb2.Block, _abc.Awaitable[_authz_pb2.Block]]: ...
+
+    @_abc_1.abstractmethod
+    def ListBlocks(
+        self,
+        request: _authz_pb2.ListBlocksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.ListBlocksResponse, _abc.Awaitable[_authz_pb2.ListBlocksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateToken(
+        self,
+        request: _authz_pb2.CreateTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.DriverToken, _abc.Awaitable[_authz_pb2.DriverToken]]:
+        """Management RPCs below (and SetStationRegistration, the blocks, rotation) need the caller's
+        bearer access token in the `authorization` metadata: an operator or service principal, a
+        partner for its own tenant's tokens, a security analyst for blocks and quarantines.
+
+        Driver tokens (RFID uids, app tokens, eMAIDs). ALREADY_EXISTS when the token exists.
+        """
+
+    @_abc_1.abstractmethod
+    def GetToken(
+        self,
+        request: _authz_pb2.GetTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.DriverToken, _abc.Awaitable[_authz_pb2.DriverToken]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTokens(
+        self,
+        request: _authz_pb2.ListTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.ListTokensResponse, _abc.Awaitable[_authz_pb2.ListTokensResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SetTokenStatus(
+        self,
+        request: _authz_pb2.SetTokenStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.DriverToken, _abc.Awaitable[_authz_pb2.DriverToken]]:
+        """Blocks, unblocks or expires a token; the cached decision is invalidated at once."""
+
+    @_abc_1.abstractmethod
+    def LinkToken(
+        self,
+        request: _authz_pb2.LinkTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.DriverToken, _abc.Awaitable[_authz_pb2.DriverToken]]:
+        """Links a token to a Keycloak user (listed in the user's id_tokens attribute) or a fleet group."""
+
+    @_abc_1.abstractmethod
+    def PutAccessPolicy(
+        self,
+        request: _authz_pb2.PutAccessPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.AccessPolicy, _abc.Awaitable[_authz_pb2.AccessPolicy]]:
+        """Access policies per site or station list. An empty policy_id in Put creates one."""
+
+    @_abc_1.abstractmethod
+    def GetAccessPolicy(
+        self,
+        request: _authz_pb2.GetAccessPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.AccessPolicy, _abc.Awaitable[_authz_pb2.AccessPolicy]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAccessPolicies(
+        self,
+        request: _authz_pb2.ListAccessPoliciesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.ListAccessPoliciesResponse, _abc.Awaitable[_authz_pb2.ListAccessPoliciesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteAccessPolicy(
+        self,
+        request: _authz_pb2.DeleteAccessPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.DeleteAccessPolicyResponse, _abc.Awaitable[_authz_pb2.DeleteAccessPolicyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def PublishLocalList(
+        self,
+        request: _authz_pb2.PublishLocalListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.PublishLocalListResponse, _abc.Awaitable[_authz_pb2.PublishLocalListResponse]]:
+        """Builds the site's local authorization list (a new version when it changed) and sends it to
+        the site's connected stations through the gateway, differential where the station's version allows.
+        """
+
+    @_abc_1.abstractmethod
+    def RotateStationCredentials(
+        self,
+        request: _authz_pb2.RotateStationCredentialsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.RotateStationCredentialsResponse, _abc.Awaitable[_authz_pb2.RotateStationCredentialsResponse]]:
+        """Rotates a station's password through the gateway (SET_PASSWORD); the password never leaves authz."""
+
+    @_abc_1.abstractmethod
+    def RegisterClientCertificate(
+        self,
+        request: _authz_pb2.RegisterClientCertificateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.ClientCertificate, _abc.Awaitable[_authz_pb2.ClientCertificate]]:
+        """Client certificates of profile-3 stations, checked by AuthenticateStation."""
+
+    @_abc_1.abstractmethod
+    def RevokeClientCertificate(
+        self,
+        request: _authz_pb2.RevokeClientCertificateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.ClientCertificate, _abc.Awaitable[_authz_pb2.ClientCertificate]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientCertificates(
+        self,
+        request: _authz_pb2.ListClientCertificatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_authz_pb2.ListClientCertificatesResponse, _abc.Awaitable[_authz_pb2.ListClientCertificatesResponse]]: ...
 
 def add_AuthzServicer_to_server(servicer: AuthzServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Connector(_message.Message):
-    __slots__ = ("evse_id", "connector_id", "status", "error_code", "status_since", "connector_type", "max_power_w", "current_transaction_id", "last_energy_wh", "last_reading_at")
+    __slots__ = ("evse_id", "connector_id", "status", "error_code", "status_since", "connector_type", "max_power_w", "current_transaction_id", "last_energy_wh", "last_reading_at", "last_power_w")
     EVSE_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class Connector(_message.Message):
     CURRENT_TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LAST_ENERGY_WH_FIELD_NUMBER: _ClassVar[int]
     LAST_READING_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_POWER_W_FIELD_NUMBER: _ClassVar[int]
     evse_id: int
     connector_id: int
     status: _common_pb2.ConnectorStatus
@@ -32,7 +33,20 @@ class Connector(_message.Message):
     current_transaction_id: str
     last_energy_wh: float
     last_reading_at: _timestamp_pb2.Timestamp
-    def __init__(self, evse_id: _Optional[int] = ..., connector_id: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ConnectorStatus, str]] = ..., error_code: _Optional[str] = ..., status_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connector_type: _Optional[str] = ..., max_power_w: _Optional[float] = ..., current_transaction_id: _Optional[str] = ..., last_energy_wh: _Optional[float] = ..., last_reading_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    last_power_w: float
+    def __init__(self, evse_id: _Optional[int] = ..., connector_id: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ConnectorStatus, str]] = ..., error_code: _Optional[str] = ..., status_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connector_type: _Optional[str] = ..., max_power_w: _Optional[float] = ..., current_transaction_id: _Optional[str] = ..., last_energy_wh: _Optional[float] = ..., last_reading_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_power_w: _Optional[float] = ...) -> None: ...
+
+class ConnectorSpec(_message.Message):
+    __slots__ = ("evse_id", "connector_id", "connector_type", "max_power_w")
+    EVSE_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MAX_POWER_W_FIELD_NUMBER: _ClassVar[int]
+    evse_id: int
+    connector_id: int
+    connector_type: str
+    max_power_w: float
+    def __init__(self, evse_id: _Optional[int] = ..., connector_id: _Optional[int] = ..., connector_type: _Optional[str] = ..., max_power_w: _Optional[float] = ...) -> None: ...
 
 class Station(_message.Message):
     __slots__ = ("station_id", "tenant_id", "site_id", "security_profile", "vendor", "model", "serial_number", "firmware_version", "ocpp_version", "location", "online", "last_seen", "last_heartbeat", "last_boot", "registration_status", "connectors", "registered_at", "name")
@@ -75,7 +89,7 @@ class Station(_message.Message):
     def __init__(self, station_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., site_id: _Optional[str] = ..., security_profile: _Optional[_Union[_common_pb2.SecurityProfile, str]] = ..., vendor: _Optional[str] = ..., model: _Optional[str] = ..., serial_number: _Optional[str] = ..., firmware_version: _Optional[str] = ..., ocpp_version: _Optional[_Union[_common_pb2.OcppVersion, str]] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., online: _Optional[bool] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_boot: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registration_status: _Optional[_Union[_common_pb2.RegistrationStatus, str]] = ..., connectors: _Optional[_Iterable[_Union[Connector, _Mapping]]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class UpsertStationRequest(_message.Message):
-    __slots__ = ("principal", "station_id", "tenant_id", "site_id", "security_profile", "name", "location")
+    __slots__ = ("principal", "station_id", "tenant_id", "site_id", "security_profile", "name", "location", "connectors")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +97,7 @@ class UpsertStationRequest(_message.Message):
     SECURITY_PROFILE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    CONNECTORS_FIELD_NUMBER: _ClassVar[int]
     principal: _common_pb2.Principal
     station_id: str
     tenant_id: str
@@ -90,7 +105,8 @@ class UpsertStationRequest(_message.Message):
     security_profile: _common_pb2.SecurityProfile
     name: str
     location: _common_pb2.GeoPoint
-    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., station_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., site_id: _Optional[str] = ..., security_profile: _Optional[_Union[_common_pb2.SecurityProfile, str]] = ..., name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ...) -> None: ...
+    connectors: _containers.RepeatedCompositeFieldContainer[ConnectorSpec]
+    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., station_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., site_id: _Optional[str] = ..., security_profile: _Optional[_Union[_common_pb2.SecurityProfile, str]] = ..., name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., connectors: _Optional[_Iterable[_Union[ConnectorSpec, _Mapping]]] = ...) -> None: ...
 
 class StationFilter(_message.Message):
     __slots__ = ("tenant_id", "site_id", "status", "within", "online")
@@ -133,20 +149,46 @@ class GetStationRequest(_message.Message):
     def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., station_id: _Optional[str] = ...) -> None: ...
 
 class MeterPoint(_message.Message):
-    __slots__ = ("timestamp", "energy_wh", "power_w", "current_a", "voltage_v", "soc_percent")
+    __slots__ = ("timestamp", "energy_wh", "power_w", "current_a", "voltage_v", "soc_percent", "temperature_c", "phase_current_a", "phase_voltage_v", "quality_flags", "max_power_w", "samples")
+    class PhaseCurrentAEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class PhaseVoltageVEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     ENERGY_WH_FIELD_NUMBER: _ClassVar[int]
     POWER_W_FIELD_NUMBER: _ClassVar[int]
     CURRENT_A_FIELD_NUMBER: _ClassVar[int]
     VOLTAGE_V_FIELD_NUMBER: _ClassVar[int]
     SOC_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_C_FIELD_NUMBER: _ClassVar[int]
+    PHASE_CURRENT_A_FIELD_NUMBER: _ClassVar[int]
+    PHASE_VOLTAGE_V_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FLAGS_FIELD_NUMBER: _ClassVar[int]
+    MAX_POWER_W_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
     timestamp: _timestamp_pb2.Timestamp
     energy_wh: float
     power_w: float
     current_a: float
     voltage_v: float
     soc_percent: float
-    def __init__(self, timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., energy_wh: _Optional[float] = ..., power_w: _Optional[float] = ..., current_a: _Optional[float] = ..., voltage_v: _Optional[float] = ..., soc_percent: _Optional[float] = ...) -> None: ...
+    temperature_c: float
+    phase_current_a: _containers.ScalarMap[str, float]
+    phase_voltage_v: _containers.ScalarMap[str, float]
+    quality_flags: _containers.RepeatedScalarFieldContainer[str]
+    max_power_w: float
+    samples: int
+    def __init__(self, timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., energy_wh: _Optional[float] = ..., power_w: _Optional[float] = ..., current_a: _Optional[float] = ..., voltage_v: _Optional[float] = ..., soc_percent: _Optional[float] = ..., temperature_c: _Optional[float] = ..., phase_current_a: _Optional[_Mapping[str, float]] = ..., phase_voltage_v: _Optional[_Mapping[str, float]] = ..., quality_flags: _Optional[_Iterable[str]] = ..., max_power_w: _Optional[float] = ..., samples: _Optional[int] = ...) -> None: ...
 
 class GetMeterSeriesRequest(_message.Message):
     __slots__ = ("principal", "connector", "transaction_id", "range", "step_seconds")
@@ -171,7 +213,7 @@ class MeterSeries(_message.Message):
     def __init__(self, connector: _Optional[_Union[_common_pb2.ConnectorRef, _Mapping]] = ..., points: _Optional[_Iterable[_Union[MeterPoint, _Mapping]]] = ...) -> None: ...
 
 class ChargingSession(_message.Message):
-    __slots__ = ("transaction_id", "connector", "tenant_id", "id_token", "started_at", "stopped_at", "energy_wh", "stop_reason", "idle_seconds", "peak_power_w")
+    __slots__ = ("transaction_id", "connector", "tenant_id", "id_token", "started_at", "stopped_at", "energy_wh", "stop_reason", "idle_seconds", "peak_power_w", "duration_seconds", "charging_ended_at", "ended")
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTOR_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +224,9 @@ class ChargingSession(_message.Message):
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     IDLE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PEAK_POWER_W_FIELD_NUMBER: _ClassVar[int]
+    DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CHARGING_ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_FIELD_NUMBER: _ClassVar[int]
     transaction_id: str
     connector: _common_pb2.ConnectorRef
     tenant_id: str
@@ -192,21 +237,30 @@ class ChargingSession(_message.Message):
     stop_reason: str
     idle_seconds: int
     peak_power_w: float
-    def __init__(self, transaction_id: _Optional[str] = ..., connector: _Optional[_Union[_common_pb2.ConnectorRef, _Mapping]] = ..., tenant_id: _Optional[str] = ..., id_token: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., energy_wh: _Optional[float] = ..., stop_reason: _Optional[str] = ..., idle_seconds: _Optional[int] = ..., peak_power_w: _Optional[float] = ...) -> None: ...
+    duration_seconds: int
+    charging_ended_at: _timestamp_pb2.Timestamp
+    ended: bool
+    def __init__(self, transaction_id: _Optional[str] = ..., connector: _Optional[_Union[_common_pb2.ConnectorRef, _Mapping]] = ..., tenant_id: _Optional[str] = ..., id_token: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., energy_wh: _Optional[float] = ..., stop_reason: _Optional[str] = ..., idle_seconds: _Optional[int] = ..., peak_power_w: _Optional[float] = ..., duration_seconds: _Optional[int] = ..., charging_ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended: _Optional[bool] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
-    __slots__ = ("principal", "station_id", "site_id", "range", "page")
+    __slots__ = ("principal", "station_id", "site_id", "range", "page", "tenant_id", "id_token", "ended")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     RANGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ENDED_FIELD_NUMBER: _ClassVar[int]
     principal: _common_pb2.Principal
     station_id: str
     site_id: str
     range: _common_pb2.TimeRange
     page: _common_pb2.PageRequest
-    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., station_id: _Optional[str] = ..., site_id: _Optional[str] = ..., range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+    tenant_id: str
+    id_token: str
+    ended: bool
+    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., station_id: _Optional[str] = ..., site_id: _Optional[str] = ..., range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., tenant_id: _Optional[str] = ..., id_token: _Optional[str] = ..., ended: _Optional[bool] = ...) -> None: ...
 
 class ListSessionsResponse(_message.Message):
     __slots__ = ("sessions", "page")
@@ -215,3 +269,171 @@ class ListSessionsResponse(_message.Message):
     sessions: _containers.RepeatedCompositeFieldContainer[ChargingSession]
     page: _common_pb2.PageResponse
     def __init__(self, sessions: _Optional[_Iterable[_Union[ChargingSession, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class AnalyticsScope(_message.Message):
+    __slots__ = ("site_id", "station_id", "tenant_id")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    station_id: str
+    tenant_id: str
+    def __init__(self, site_id: _Optional[str] = ..., station_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+
+class UtilizationRequest(_message.Message):
+    __slots__ = ("principal", "scope", "range")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    principal: _common_pb2.Principal
+    scope: AnalyticsScope
+    range: _common_pb2.TimeRange
+    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., scope: _Optional[_Union[AnalyticsScope, _Mapping]] = ..., range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ...) -> None: ...
+
+class HourOfWeekUtilization(_message.Message):
+    __slots__ = ("hour_of_week", "observed_seconds", "occupied_ratio", "charging_ratio")
+    HOUR_OF_WEEK_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OCCUPIED_RATIO_FIELD_NUMBER: _ClassVar[int]
+    CHARGING_RATIO_FIELD_NUMBER: _ClassVar[int]
+    hour_of_week: int
+    observed_seconds: float
+    occupied_ratio: float
+    charging_ratio: float
+    def __init__(self, hour_of_week: _Optional[int] = ..., observed_seconds: _Optional[float] = ..., occupied_ratio: _Optional[float] = ..., charging_ratio: _Optional[float] = ...) -> None: ...
+
+class ConnectorUtilization(_message.Message):
+    __slots__ = ("connector", "site_id", "occupied_ratio", "charging_ratio", "hours")
+    CONNECTOR_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUPIED_RATIO_FIELD_NUMBER: _ClassVar[int]
+    CHARGING_RATIO_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    connector: _common_pb2.ConnectorRef
+    site_id: str
+    occupied_ratio: float
+    charging_ratio: float
+    hours: _containers.RepeatedCompositeFieldContainer[HourOfWeekUtilization]
+    def __init__(self, connector: _Optional[_Union[_common_pb2.ConnectorRef, _Mapping]] = ..., site_id: _Optional[str] = ..., occupied_ratio: _Optional[float] = ..., charging_ratio: _Optional[float] = ..., hours: _Optional[_Iterable[_Union[HourOfWeekUtilization, _Mapping]]] = ...) -> None: ...
+
+class SiteUtilization(_message.Message):
+    __slots__ = ("site_id", "occupied_ratio", "charging_ratio", "hours")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUPIED_RATIO_FIELD_NUMBER: _ClassVar[int]
+    CHARGING_RATIO_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    occupied_ratio: float
+    charging_ratio: float
+    hours: _containers.RepeatedCompositeFieldContainer[HourOfWeekUtilization]
+    def __init__(self, site_id: _Optional[str] = ..., occupied_ratio: _Optional[float] = ..., charging_ratio: _Optional[float] = ..., hours: _Optional[_Iterable[_Union[HourOfWeekUtilization, _Mapping]]] = ...) -> None: ...
+
+class UtilizationReport(_message.Message):
+    __slots__ = ("connectors", "sites")
+    CONNECTORS_FIELD_NUMBER: _ClassVar[int]
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    connectors: _containers.RepeatedCompositeFieldContainer[ConnectorUtilization]
+    sites: _containers.RepeatedCompositeFieldContainer[SiteUtilization]
+    def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorUtilization, _Mapping]]] = ..., sites: _Optional[_Iterable[_Union[SiteUtilization, _Mapping]]] = ...) -> None: ...
+
+class SiteEnergyRequest(_message.Message):
+    __slots__ = ("principal", "scope", "range")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    principal: _common_pb2.Principal
+    scope: AnalyticsScope
+    range: _common_pb2.TimeRange
+    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., scope: _Optional[_Union[AnalyticsScope, _Mapping]] = ..., range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ...) -> None: ...
+
+class DailySiteEnergy(_message.Message):
+    __slots__ = ("site_id", "day", "energy_wh", "peak_power_w")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_WH_FIELD_NUMBER: _ClassVar[int]
+    PEAK_POWER_W_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    day: str
+    energy_wh: float
+    peak_power_w: float
+    def __init__(self, site_id: _Optional[str] = ..., day: _Optional[str] = ..., energy_wh: _Optional[float] = ..., peak_power_w: _Optional[float] = ...) -> None: ...
+
+class SiteEnergyReport(_message.Message):
+    __slots__ = ("days", "total_energy_wh", "peak_connector_power_w", "peak_connector", "peak_at")
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ENERGY_WH_FIELD_NUMBER: _ClassVar[int]
+    PEAK_CONNECTOR_POWER_W_FIELD_NUMBER: _ClassVar[int]
+    PEAK_CONNECTOR_FIELD_NUMBER: _ClassVar[int]
+    PEAK_AT_FIELD_NUMBER: _ClassVar[int]
+    days: _containers.RepeatedCompositeFieldContainer[DailySiteEnergy]
+    total_energy_wh: float
+    peak_connector_power_w: float
+    peak_connector: _common_pb2.ConnectorRef
+    peak_at: _timestamp_pb2.Timestamp
+    def __init__(self, days: _Optional[_Iterable[_Union[DailySiteEnergy, _Mapping]]] = ..., total_energy_wh: _Optional[float] = ..., peak_connector_power_w: _Optional[float] = ..., peak_connector: _Optional[_Union[_common_pb2.ConnectorRef, _Mapping]] = ..., peak_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SessionStatsRequest(_message.Message):
+    __slots__ = ("principal", "scope", "range")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    principal: _common_pb2.Principal
+    scope: AnalyticsScope
+    range: _common_pb2.TimeRange
+    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., scope: _Optional[_Union[AnalyticsScope, _Mapping]] = ..., range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ...) -> None: ...
+
+class SessionStats(_message.Message):
+    __slots__ = ("sessions", "successful_sessions", "refused_authorizations", "success_rate", "energy_wh")
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSFUL_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_AUTHORIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_WH_FIELD_NUMBER: _ClassVar[int]
+    sessions: int
+    successful_sessions: int
+    refused_authorizations: int
+    success_rate: float
+    energy_wh: float
+    def __init__(self, sessions: _Optional[int] = ..., successful_sessions: _Optional[int] = ..., refused_authorizations: _Optional[int] = ..., success_rate: _Optional[float] = ..., energy_wh: _Optional[float] = ...) -> None: ...
+
+class HighDemandRequest(_message.Message):
+    __slots__ = ("principal", "range", "tenant_id", "min_occupied_ratio", "back_to_back_gap_seconds", "limit")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_OCCUPIED_RATIO_FIELD_NUMBER: _ClassVar[int]
+    BACK_TO_BACK_GAP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    principal: _common_pb2.Principal
+    range: _common_pb2.TimeRange
+    tenant_id: str
+    min_occupied_ratio: float
+    back_to_back_gap_seconds: int
+    limit: int
+    def __init__(self, principal: _Optional[_Union[_common_pb2.Principal, _Mapping]] = ..., range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., tenant_id: _Optional[str] = ..., min_occupied_ratio: _Optional[float] = ..., back_to_back_gap_seconds: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SiteDemand(_message.Message):
+    __slots__ = ("site_id", "occupied_ratio", "charging_ratio", "sessions", "back_to_back_sessions", "median_gap_seconds", "connectors", "demand_score")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUPIED_RATIO_FIELD_NUMBER: _ClassVar[int]
+    CHARGING_RATIO_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    BACK_TO_BACK_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_GAP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTORS_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_SCORE_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    occupied_ratio: float
+    charging_ratio: float
+    sessions: int
+    back_to_back_sessions: int
+    median_gap_seconds: float
+    connectors: int
+    demand_score: float
+    def __init__(self, site_id: _Optional[str] = ..., occupied_ratio: _Optional[float] = ..., charging_ratio: _Optional[float] = ..., sessions: _Optional[int] = ..., back_to_back_sessions: _Optional[int] = ..., median_gap_seconds: _Optional[float] = ..., connectors: _Optional[int] = ..., demand_score: _Optional[float] = ...) -> None: ...
+
+class HighDemandResponse(_message.Message):
+    __slots__ = ("sites",)
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    sites: _containers.RepeatedCompositeFieldContainer[SiteDemand]
+    def __init__(self, sites: _Optional[_Iterable[_Union[SiteDemand, _Mapping]]] = ...) -> None: ...

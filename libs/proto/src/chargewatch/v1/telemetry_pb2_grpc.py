@@ -59,6 +59,26 @@ class TelemetryStub:
                 request_serializer=chargewatch_dot_v1_dot_telemetry__pb2.ListSessionsRequest.SerializeToString,
                 response_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.ListSessionsResponse.FromString,
                 _registered_method=True)
+        self.GetUtilization = channel.unary_unary(
+                '/chargewatch.v1.Telemetry/GetUtilization',
+                request_serializer=chargewatch_dot_v1_dot_telemetry__pb2.UtilizationRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.UtilizationReport.FromString,
+                _registered_method=True)
+        self.GetSiteEnergy = channel.unary_unary(
+                '/chargewatch.v1.Telemetry/GetSiteEnergy',
+                request_serializer=chargewatch_dot_v1_dot_telemetry__pb2.SiteEnergyRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.SiteEnergyReport.FromString,
+                _registered_method=True)
+        self.GetSessionStats = channel.unary_unary(
+                '/chargewatch.v1.Telemetry/GetSessionStats',
+                request_serializer=chargewatch_dot_v1_dot_telemetry__pb2.SessionStatsRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.SessionStats.FromString,
+                _registered_method=True)
+        self.RankHighDemandSites = channel.unary_unary(
+                '/chargewatch.v1.Telemetry/RankHighDemandSites',
+                request_serializer=chargewatch_dot_v1_dot_telemetry__pb2.HighDemandRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.HighDemandResponse.FromString,
+                _registered_method=True)
 
 
 class TelemetryServicer:
@@ -85,13 +105,44 @@ class TelemetryServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetMeterSeries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A connector's (or a session's) meter readings; server-side downsampling with step_seconds.
+        NOT_FOUND for a station outside the caller's tenant, exactly as for a missing one.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListSessions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Charging sessions, newest first, with cursor pagination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUtilization(self, request, context):
+        """Occupied and charging ratios per connector and per site, by hour of week (UTC).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSiteEnergy(self, request, context):
+        """Energy delivered per site per UTC day, and peak power.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSessionStats(self, request, context):
+        """Session success rate: sessions that delivered energy against every attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RankHighDemandSites(self, request, context):
+        """Sites ranked by demand (utilization, back-to-back sessions, short gaps) for capacity planning.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -123,6 +174,26 @@ def add_TelemetryServicer_to_server(servicer, server):
                     servicer.ListSessions,
                     request_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.ListSessionsRequest.FromString,
                     response_serializer=chargewatch_dot_v1_dot_telemetry__pb2.ListSessionsResponse.SerializeToString,
+            ),
+            'GetUtilization': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUtilization,
+                    request_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.UtilizationRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_telemetry__pb2.UtilizationReport.SerializeToString,
+            ),
+            'GetSiteEnergy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSiteEnergy,
+                    request_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.SiteEnergyRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_telemetry__pb2.SiteEnergyReport.SerializeToString,
+            ),
+            'GetSessionStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSessionStats,
+                    request_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.SessionStatsRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_telemetry__pb2.SessionStats.SerializeToString,
+            ),
+            'RankHighDemandSites': grpc.unary_unary_rpc_method_handler(
+                    servicer.RankHighDemandSites,
+                    request_deserializer=chargewatch_dot_v1_dot_telemetry__pb2.HighDemandRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_telemetry__pb2.HighDemandResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -260,6 +331,114 @@ class Telemetry:
             '/chargewatch.v1.Telemetry/ListSessions',
             chargewatch_dot_v1_dot_telemetry__pb2.ListSessionsRequest.SerializeToString,
             chargewatch_dot_v1_dot_telemetry__pb2.ListSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUtilization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Telemetry/GetUtilization',
+            chargewatch_dot_v1_dot_telemetry__pb2.UtilizationRequest.SerializeToString,
+            chargewatch_dot_v1_dot_telemetry__pb2.UtilizationReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSiteEnergy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Telemetry/GetSiteEnergy',
+            chargewatch_dot_v1_dot_telemetry__pb2.SiteEnergyRequest.SerializeToString,
+            chargewatch_dot_v1_dot_telemetry__pb2.SiteEnergyReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSessionStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Telemetry/GetSessionStats',
+            chargewatch_dot_v1_dot_telemetry__pb2.SessionStatsRequest.SerializeToString,
+            chargewatch_dot_v1_dot_telemetry__pb2.SessionStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RankHighDemandSites(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Telemetry/RankHighDemandSites',
+            chargewatch_dot_v1_dot_telemetry__pb2.HighDemandRequest.SerializeToString,
+            chargewatch_dot_v1_dot_telemetry__pb2.HighDemandResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,7 +38,19 @@ class TelemetryStub:
     ListStations: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.ListStationsRequest, _telemetry_pb2.ListStationsResponse]
     GetStation: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.GetStationRequest, _telemetry_pb2.Station]
     GetMeterSeries: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.GetMeterSeriesRequest, _telemetry_pb2.MeterSeries]
+    """A connector's (or a session's) meter readings; server-side downsampling with step_seconds.
+    NOT_FOUND for a station outside the caller's tenant, exactly as for a missing one.
+    """
     ListSessions: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.ListSessionsRequest, _telemetry_pb2.ListSessionsResponse]
+    """Charging sessions, newest first, with cursor pagination."""
+    GetUtilization: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.UtilizationRequest, _telemetry_pb2.UtilizationReport]
+    """Occupied and charging ratios per connector and per site, by hour of week (UTC)."""
+    GetSiteEnergy: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.SiteEnergyRequest, _telemetry_pb2.SiteEnergyReport]
+    """Energy delivered per site per UTC day, and peak power."""
+    GetSessionStats: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.SessionStatsRequest, _telemetry_pb2.SessionStats]
+    """Session success rate: sessions that delivered energy against every attempt."""
+    RankHighDemandSites: _grpc.UnaryUnaryMultiCallable[_telemetry_pb2.HighDemandRequest, _telemetry_pb2.HighDemandResponse]
+    """Sites ranked by demand (utilization, back-to-back sessions, short gaps) for capacity planning."""
 
 @_typing.type_check_only
 class TelemetryAsyncStub(TelemetryStub):
@@ -50,7 +62,19 @@ class TelemetryAsyncStub(TelemetryStub):
     ListStations: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.ListStationsRequest, _telemetry_pb2.ListStationsResponse]  # type: ignore[assignment]
     GetStation: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.GetStationRequest, _telemetry_pb2.Station]  # type: ignore[assignment]
     GetMeterSeries: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.GetMeterSeriesRequest, _telemetry_pb2.MeterSeries]  # type: ignore[assignment]
+    """A connector's (or a session's) meter readings; server-side downsampling with step_seconds.
+    NOT_FOUND for a station outside the caller's tenant, exactly as for a missing one.
+    """
     ListSessions: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.ListSessionsRequest, _telemetry_pb2.ListSessionsResponse]  # type: ignore[assignment]
+    """Charging sessions, newest first, with cursor pagination."""
+    GetUtilization: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.UtilizationRequest, _telemetry_pb2.UtilizationReport]  # type: ignore[assignment]
+    """Occupied and charging ratios per connector and per site, by hour of week (UTC)."""
+    GetSiteEnergy: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.SiteEnergyRequest, _telemetry_pb2.SiteEnergyReport]  # type: ignore[assignment]
+    """Energy delivered per site per UTC day, and peak power."""
+    GetSessionStats: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.SessionStatsRequest, _telemetry_pb2.SessionStats]  # type: ignore[assignment]
+    """Session success rate: sessions that delivered energy against every attempt."""
+    RankHighDemandSites: _aio.UnaryUnaryMultiCallable[_telemetry_pb2.HighDemandRequest, _telemetry_pb2.HighDemandResponse]  # type: ignore[assignment]
+    """Sites ranked by demand (utilization, back-to-back sessions, short gaps) for capacity planning."""
 
 class TelemetryServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -82,13 +106,49 @@ class TelemetryServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _telemetry_pb2.GetMeterSeriesRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_telemetry_pb2.MeterSeries, _abc.Awaitable[_telemetry_pb2.MeterSeries]]: ...
+    ) -> _typing.Union[_telemetry_pb2.MeterSeries, _abc.Awaitable[_telemetry_pb2.MeterSeries]]:
+        """A connector's (or a session's) meter readings; server-side downsampling with step_seconds.
+        NOT_FOUND for a station outside the caller's tenant, exactly as for a missing one.
+        """
 
     @_abc_1.abstractmethod
     def ListSessions(
         self,
         request: _telemetry_pb2.ListSessionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_telemetry_pb2.ListSessionsResponse, _abc.Awaitable[_telemetry_pb2.ListSessionsResponse]]: ...
+    ) -> _typing.Union[_telemetry_pb2.ListSessionsResponse, _abc.Awaitable[_telemetry_pb2.ListSessionsResponse]]:
+        """Charging sessions, newest first, with cursor pagination."""
+
+    @_abc_1.abstractmethod
+    def GetUtilization(
+        self,
+        request: _telemetry_pb2.UtilizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_telemetry_pb2.UtilizationReport, _abc.Awaitable[_telemetry_pb2.UtilizationReport]]:
+        """Occupied and charging ratios per connector and per site, by hour of week (UTC)."""
+
+    @_abc_1.abstractmethod
+    def GetSiteEnergy(
+        self,
+        request: _telemetry_pb2.SiteEnergyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_telemetry_pb2.SiteEnergyReport, _abc.Awaitable[_telemetry_pb2.SiteEnergyReport]]:
+        """Energy delivered per site per UTC day, and peak power."""
+
+    @_abc_1.abstractmethod
+    def GetSessionStats(
+        self,
+        request: _telemetry_pb2.SessionStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_telemetry_pb2.SessionStats, _abc.Awaitable[_telemetry_pb2.SessionStats]]:
+        """Session success rate: sessions that delivered energy against every attempt."""
+
+    @_abc_1.abstractmethod
+    def RankHighDemandSites(
+        self,
+        request: _telemetry_pb2.HighDemandRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_telemetry_pb2.HighDemandResponse, _abc.Awaitable[_telemetry_pb2.HighDemandResponse]]:
+        """Sites ranked by demand (utilization, back-to-back sessions, short gaps) for capacity planning."""
 
 def add_TelemetryServicer_to_server(servicer: TelemetryServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -26,6 +26,43 @@ class AuthzSettings(ServiceSettings):
     keycloak_client_id: str = Field("chargewatch-services", description="Client used for Keycloak admin calls")
     keycloak_client_secret: SecretStr = Field(
         SecretStr(""), description="Secret of keycloak_client_id (from a Kubernetes Secret)"
+    )
+    keycloak_timeout_seconds: float = Field(
+        2.0, gt=0, le=30, description="Timeout of one Keycloak admin call (an uncached Authorize waits for it)"
+    )
+    gateway_target: str = Field("127.0.0.1:50052", description="gRPC address of the OCPP gateway's GatewayCommands")
+    gateway_deadline_seconds: float = Field(
+        30.0, gt=0, description="Deadline of a command sent to a station through the gateway"
+    )
+    new_station_registration: Literal["Accepted", "Pending"] = Field(
+        "Accepted", description="Registration status a newly registered station's BootNotification gets"
+    )
+    token_refresh_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A cached token decision older than this is refreshed from MongoDB and Keycloak "
+        "(the longest a change made directly in Keycloak takes to apply)",
+    )
+    token_cache_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="How long a cached token is kept at all; past token_refresh_seconds it is still "
+        "answered while Keycloak is unreachable",
+    )
+    unknown_token_cache_seconds: float = Field(
+        5.0, ge=0, description="How long an unknown token's Invalid answer is cached (0: never)"
+    )
+    policy_refresh_seconds: float = Field(
+        5.0, gt=0, description="How often access policies and blocks are reloaded (changes by other replicas)"
+    )
+    default_max_concurrent_sessions: int = Field(
+        1, ge=1, le=100, description="Concurrent sessions per token where no policy says otherwise"
+    )
+    default_max_session_seconds: int = Field(
+        86_400, ge=60, description="A session never ended by the gateway stops counting after this long"
+    )
+    identity_provider_check_seconds: float = Field(
+        5.0, gt=0, description="How often Keycloak is probed for the degraded health status"
     )
 
     @property

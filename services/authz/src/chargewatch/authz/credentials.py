@@ -16,13 +16,21 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from chargewatch.mongo import Document, IndexSpec
 
 COLLECTION = "station_credentials"
-INDEXES = [IndexSpec(COLLECTION, [("tenant_id", 1)], name="by_tenant")]
+CERTIFICATES = "client_certificates"
+INDEXES = [
+    IndexSpec(COLLECTION, [("tenant_id", 1)], name="by_tenant"),
+    IndexSpec(COLLECTION, [("site_id", 1)], name="by_site"),
+    IndexSpec(CERTIFICATES, [("station_id", 1)], name="by_station"),
+]
+REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 
 # OCPP 1.6 (AuthorizationKey) and 2.0.1 (BasicAuthPassword) allow 16-40 characters.
 PASSWORD_BYTES = 24  # token_urlsafe(24) is 32 characters
@@ -55,6 +63,14 @@ class StationNotFound(Exception):
     pass
 
 
+class InvalidCertificate(ValueError):
+    pass
+
+
+class CertificateNotFound(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class StationIdentity:
     station_id: str
@@ -80,30 +96,95 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    outcome: Outcome
+    # The station used its new password while the previous one was still valid: the rotation is done.
+    completes_rotation: bool = False
+
+
 def check_connection(
-    record: Document | None, *, password: str, connection_profile: Profile, certificate_sha256: str
+    record: Document | None,
+    *,
+    password: str,
+    connection_profile: Profile,
+    certificate_sha256: str,
+    certificate: Document | None = None,
+    now: datetime | None = None,
 ) -> Outcome:
     """Decide a connection attempt; pure, so the rules are tested without a database."""
+    return check_connection_detail(
+        record,
+        password=password,
+        connection_profile=connection_profile,
+        certificate_sha256=certificate_sha256,
+        certificate=certificate,
+        now=now,
+    ).outcome
+
+
+def check_connection_detail(
+    record: Document | None,
+    *,
+    password: str,
+    connection_profile: Profile,
+    certificate_sha256: str,
+    certificate: Document | None = None,
+    now: datetime | None = None,
+) -> ConnectionCheck:
     if record is None:
-        return Outcome.UNKNOWN_STATION
+        return ConnectionCheck(Outcome.UNKNOWN_STATION)
     registered = Profile(record["security_profile"])
     # A station can never connect below the profile it is registered for.
     if connection_profile < registered:
-        return Outcome.PROFILE_TOO_LOW
+        return ConnectionCheck(Outcome.PROFILE_TOO_LOW)
     if registered.uses_password and connection_profile is not Profile.MUTUAL_TLS:
-        current_ok = verify_password(record.get("password_hash"), password)
-        if not current_ok and not verify_password(record.get("previous_password_hash"), password):
-            return Outcome.BAD_CREDENTIALS
-        return Outcome.ACCEPTED
+        if verify_password(record.get("password_hash"), password):
+            return ConnectionCheck(Outcome.ACCEPTED, completes_rotation=bool(record.get("previous_password_hash")))
+        if verify_password(record.get("previous_password_hash"), password):
+            return ConnectionCheck(Outcome.ACCEPTED)
+        return ConnectionCheck(Outcome.BAD_CREDENTIALS)
     fingerprints = record.get("certificate_sha256", [])
     if not certificate_sha256 or certificate_sha256.lower() not in fingerprints:
-        return Outcome.BAD_CREDENTIALS
-    return Outcome.ACCEPTED
+        return ConnectionCheck(Outcome.BAD_CREDENTIALS)
+    if certificate is not None and not certificate_valid(certificate, now or datetime.now(UTC)):
+        return ConnectionCheck(Outcome.BAD_CREDENTIALS)
+    return ConnectionCheck(Outcome.ACCEPTED)
+
+
+def certificate_valid(certificate: Document, now: datetime) -> bool:
+    if certificate.get("revoked_at") is not None:
+        return False
+    return bool(certificate["not_before"] <= now < certificate["not_after"])
+
+
+def parse_certificate(pem: str) -> Document:
+    """Fingerprint, subject and validity of a PEM certificate (the registry's record of it)."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as exc:
+        raise InvalidCertificate("certificate_pem is not a PEM X.509 certificate") from exc
+    return {
+        "_id": cert.fingerprint(hashes.SHA256()).hex(),
+        "subject": cert.subject.rfc4514_string(),
+        "not_before": cert.not_valid_before_utc,
+        "not_after": cert.not_valid_after_utc,
+        "revoked_at": None,
+        "revocation_reason": "",
+    }
 
 
 class StationCredentialStore:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        certificates: AsyncCollection[Document] | None = None,
+        *,
+        initial_registration: str = "Accepted",
+    ) -> None:
         self.collection = collection
+        self.certificates = certificates if certificates is not None else collection.database[CERTIFICATES]
+        self.initial_registration = initial_registration
 
     async def register(self, station_id: str, tenant_id: str, site_id: str, profile: Profile) -> str | None:
         """Create the station's credentials; returns its password (None for profile 3)."""
@@ -119,6 +200,7 @@ class StationCredentialStore:
             "password_hash": password_hash,
             "previous_password_hash": None,
             "certificate_sha256": [],
+            "registration_status": self.initial_registration,
             "created_at": now,
             "updated_at": now,
         }
@@ -132,6 +214,11 @@ class StationCredentialStore:
         return await self.collection.find_one({"_id": station_id})
 
     async def rotate_password(self, station_id: str) -> str:
+        password, _ = await self.begin_rotation(station_id)
+        return password
+
+    async def begin_rotation(self, station_id: str) -> tuple[str, Document]:
+        """A new current password; the old one stays valid as the previous. Returns it and the old record."""
         record = await self.get(station_id)
         if record is None:
             raise StationNotFound(station_id)
@@ -142,7 +229,64 @@ class StationCredentialStore:
             "updated_at": datetime.now(UTC),
         }
         await self.collection.update_one({"_id": station_id}, {"$set": update})
-        return password
+        return password, record
+
+    async def abort_rotation(self, station_id: str, before: Document) -> None:
+        """The station did not take the new password: put the record's hashes back as they were."""
+        await self.collection.update_one(
+            {"_id": station_id},
+            {
+                "$set": {
+                    "password_hash": before.get("password_hash"),
+                    "previous_password_hash": before.get("previous_password_hash"),
+                    "updated_at": datetime.now(UTC),
+                }
+            },
+        )
+
+    async def set_registration(self, station_id: str, status: str) -> None:
+        if status not in REGISTRATION_STATUSES:
+            raise ValueError(status)
+        result = await self.collection.update_one(
+            {"_id": station_id}, {"$set": {"registration_status": status, "updated_at": datetime.now(UTC)}}
+        )
+        if result.matched_count == 0:
+            raise StationNotFound(station_id)
+
+    async def at_site(self, site_id: str) -> list[Document]:
+        return [d async for d in self.collection.find({"site_id": site_id})]
+
+    # -- client certificates (profile 3) -------------------------------------------------------
+    async def register_certificate(self, station_id: str, pem: str) -> Document:
+        record = await self.get(station_id)
+        if record is None:
+            raise StationNotFound(station_id)
+        certificate = parse_certificate(pem) | {"station_id": station_id, "registered_at": datetime.now(UTC)}
+        await self.certificates.replace_one({"_id": certificate["_id"]}, certificate, upsert=True)
+        fingerprints = [f for f in record.get("certificate_sha256", []) if f != certificate["_id"]]
+        await self.collection.update_one(
+            {"_id": station_id}, {"$set": {"certificate_sha256": [*fingerprints, certificate["_id"]]}}
+        )
+        return certificate
+
+    async def revoke_certificate(self, fingerprint: str, reason: str) -> Document:
+        certificate = await self.certificates.find_one({"_id": fingerprint.lower()})
+        if certificate is None:
+            raise CertificateNotFound(fingerprint)
+        certificate["revoked_at"] = datetime.now(UTC)
+        certificate["revocation_reason"] = reason
+        await self.certificates.replace_one({"_id": certificate["_id"]}, certificate)
+        record = await self.get(certificate["station_id"])
+        if record is not None:
+            kept = [f for f in record.get("certificate_sha256", []) if f != certificate["_id"]]
+            await self.collection.update_one({"_id": record["_id"]}, {"$set": {"certificate_sha256": kept}})
+        return certificate
+
+    async def certificate(self, fingerprint: str) -> Document | None:
+        return await self.certificates.find_one({"_id": fingerprint.lower()})
+
+    async def certificates_of(self, station_id: str) -> list[Document]:
+        return [d async for d in self.certificates.find({"station_id": station_id})]
 
     async def confirm_password(self, station_id: str) -> None:
         """The station now uses the new password: the previous one stops working."""

@@ -20,3 +20,25 @@ class TelemetrySettings(ServiceSettings):
     claim_idle_ms: int = Field(30_000, ge=100, description="Reclaim entries a consumer left pending this long")
     max_deliveries: int = Field(5, ge=1, description="Deliveries before an entry goes to the dead-letter stream")
     status_history_days: int = Field(400, ge=1, description="Days of connector status history kept (TTL)")
+    raw_retention_days: int = Field(30, ge=1, description="Days raw meter readings are kept (TTL on reading time)")
+    rollup_retention_days: int = Field(
+        730, ge=1, description="Days the 15-minute meter roll-ups are kept (TTL on bucket time)"
+    )
+    rollup_interval_s: float = Field(30.0, gt=0, description="Seconds between passes of the roll-up downsampler")
+    clock_skew_seconds: float = Field(
+        300.0, gt=0, description="Station time this far from receive time flags the reading as clock_skew"
+    )
+    gap_seconds: float = Field(900.0, gt=0, description="A connector silent this long flags its next reading as gap")
+    power_tolerance: float = Field(
+        0.10, ge=0, description="Fraction over the connector's rated power before a reading counts as impossible"
+    )
+    absolute_max_power_w: float = Field(
+        1_000_000.0, gt=0, description="Impossible-power ceiling for connectors whose rating is unknown, W"
+    )
+    session_min_energy_wh: float = Field(
+        100.0, ge=0, description="Energy an ended session must deliver to count as successful, Wh"
+    )
+    last_seen_resolution_s: float = Field(
+        60.0, ge=0, description="Meter/transaction traffic updates a station's last_seen at most this often"
+    )
+    spec_cache_s: float = Field(60.0, ge=0, description="Seconds connector ratings are cached by the consumer")

@@ -1,11 +1,16 @@
-"""Registry documents to protobuf messages."""
+"""Stored documents and domain records to protobuf messages."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chargewatch.mongo import Document
+from chargewatch.telemetry.meters import Aggregate, to_ms
 from chargewatch.telemetry.registry import ONLINE
+from chargewatch.telemetry.sessions import ENDED
 from chargewatch.v1 import common_pb2, telemetry_pb2
 
 
@@ -17,7 +22,8 @@ def _timestamp(ms: int | None) -> Timestamp | None:
     return stamp
 
 
-def station_message(document: Document) -> telemetry_pb2.Station:
+def station_message(document: Document, latest: Mapping[str, Document] | None = None) -> telemetry_pb2.Station:
+    """A station with its connectors; `latest` (by "evse-connector") adds each one's last reading."""
     station = telemetry_pb2.Station(
         station_id=document["_id"],
         tenant_id=document.get("tenant_id", ""),
@@ -42,16 +48,91 @@ def station_message(document: Document) -> telemetry_pb2.Station:
     ):
         if (stamp := _timestamp(document.get(key))) is not None:
             getattr(station, field).CopyFrom(stamp)
-    connectors = sorted(document.get("connectors", {}).values(), key=lambda c: (c["evse_id"], c["connector_id"]))
-    for connector in connectors:
-        if connector["evse_id"] == 0:
-            continue  # connector 0 is the station as a whole, not a charging port
+    statuses: dict[str, Document] = document.get("connectors", {})
+    specs: dict[str, Document] = document.get("connector_specs", {})
+    live: dict[str, Document] = document.get("live_sessions", {})
+    keys = {k for k, c in statuses.items() if c["evse_id"] != 0} | set(specs)  # connector 0 is the whole station
+    for key in sorted(keys, key=lambda k: tuple(int(p) for p in k.split("-"))):
+        evse_id, connector_id = (int(p) for p in key.split("-"))
+        status = statuses.get(key, {})
+        spec = specs.get(key, {})
         message = station.connectors.add(
-            evse_id=connector["evse_id"],
-            connector_id=connector["connector_id"],
-            status=connector.get("status", 0),
-            error_code=connector.get("error_code", ""),
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status.get("status", 0),
+            error_code=status.get("error_code", ""),
+            connector_type=spec.get("connector_type", ""),
+            max_power_w=spec.get("max_power_w", 0.0),
+            current_transaction_id=live.get(key, {}).get("transaction_id", ""),
         )
-        if (since := _timestamp(connector.get("since_ms"))) is not None:
+        if (since := _timestamp(status.get("since_ms"))) is not None:
             message.status_since.CopyFrom(since)
+        reading = (latest or {}).get(key)
+        if reading is not None:
+            message.last_energy_wh = reading.get("energy_wh", 0.0)
+            message.last_power_w = reading.get("power_w", 0.0)
+            message.last_reading_at.FromMilliseconds(to_ms(reading["t"]))
     return station
+
+
+def connector_ref(station_id: str, evse_id: int, connector_id: int) -> common_pb2.ConnectorRef:
+    return common_pb2.ConnectorRef(station_id=station_id, evse_id=evse_id, connector_id=connector_id)
+
+
+def raw_point(document: Mapping[str, Any]) -> telemetry_pb2.MeterPoint:
+    point = telemetry_pb2.MeterPoint(
+        energy_wh=document.get("energy_wh", 0.0),
+        power_w=document.get("power_w", 0.0),
+        current_a=document.get("current_a", 0.0),
+        voltage_v=document.get("voltage_v", 0.0),
+        soc_percent=document.get("soc_percent", 0.0),
+        temperature_c=document.get("temperature_c", 0.0),
+        quality_flags=document.get("flags", []),
+        max_power_w=document.get("power_w", 0.0),
+        samples=1,
+    )
+    point.timestamp.FromMilliseconds(to_ms(document["t"]))
+    for phase, values in document.get("phases", {}).items():
+        if "current_a" in values:
+            point.phase_current_a[phase] = values["current_a"]
+        if "voltage_v" in values:
+            point.phase_voltage_v[phase] = values["voltage_v"]
+    return point
+
+
+def bucket_point(aggregate: Aggregate) -> telemetry_pb2.MeterPoint:
+    """A downsampled point: last register, mean power/current/voltage, highest power, last SoC."""
+    point = telemetry_pb2.MeterPoint(
+        energy_wh=aggregate.energy_last_wh or 0.0,
+        power_w=aggregate.power_avg_w or 0.0,
+        current_a=aggregate.current_sum_a / aggregate.current_count if aggregate.current_count else 0.0,
+        voltage_v=aggregate.voltage_sum_v / aggregate.voltage_count if aggregate.voltage_count else 0.0,
+        soc_percent=aggregate.soc_last_percent or 0.0,
+        temperature_c=aggregate.temperature_max_c or 0.0,
+        quality_flags=sorted(aggregate.flags),
+        max_power_w=aggregate.power_max_w or 0.0,
+        samples=aggregate.samples,
+    )
+    point.timestamp.FromMilliseconds(aggregate.start_ms)
+    return point
+
+
+def session_message(document: Mapping[str, Any]) -> telemetry_pb2.ChargingSession:
+    session = telemetry_pb2.ChargingSession(
+        transaction_id=document["transaction_id"],
+        connector=connector_ref(document["station_id"], document.get("evse_id", 0), document.get("connector_id", 0)),
+        tenant_id=document.get("tenant_id", ""),
+        id_token=document.get("id_token", ""),
+        energy_wh=document.get("energy_wh", 0.0),
+        stop_reason=document.get("stop_reason", ""),
+        idle_seconds=document.get("idle_seconds", 0),
+        peak_power_w=document.get("peak_power_w", 0.0),
+        duration_seconds=document.get("duration_seconds", 0),
+        ended=document.get("state") == ENDED,
+    )
+    session.started_at.FromMilliseconds(document["started_ms"])
+    if (stopped := _timestamp(document.get("stopped_ms"))) is not None:
+        session.stopped_at.CopyFrom(stopped)
+    if (charging_ended := _timestamp(document.get("charging_ended_ms"))) is not None:
+        session.charging_ended_at.CopyFrom(charging_ended)
+    return session

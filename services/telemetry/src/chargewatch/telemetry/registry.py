@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -78,6 +79,15 @@ class Registration:
     name: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    connectors: Sequence[ConnectorSpec] = ()
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    evse_id: int
+    connector_id: int
+    connector_type: str = ""
+    max_power_w: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,16 @@ class StationRegistry:
         }
         if registration.latitude is not None and registration.longitude is not None:
             fields["location"] = {"lat": registration.latitude, "lon": registration.longitude}
+        if registration.connectors:
+            fields["connector_specs"] = {
+                connector_key(c.evse_id, c.connector_id): {
+                    "evse_id": c.evse_id,
+                    "connector_id": c.connector_id,
+                    "connector_type": c.connector_type,
+                    "max_power_w": c.max_power_w,
+                }
+                for c in registration.connectors
+            }
         if existing is None:
             try:
                 await self.stations.insert_one(
@@ -166,11 +186,7 @@ class StationRegistry:
         received_ms = to_ms(envelope.received_time.ToDatetime(UTC))
         event_id = envelope.event_id
         # Any message proves the station was there when it was received.
-        await self._conditional_set(
-            envelope,
-            {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": received_ms}}]},
-            {"last_seen_ms": received_ms},
-        )
+        await self.touch(envelope, received_ms)
         if kind == "connection":
             await self._apply_connection(envelope, ms, event_id)
         elif kind == "heartbeat":
@@ -245,7 +261,71 @@ class StationRegistry:
             statuses = sorted({c["status"] for k, c in connectors.items() if not k.startswith("0-")})
             await self.stations.update_one({"_id": envelope.station_id}, {"$set": {"statuses": statuses}})
 
+    async def apply_transaction(self, envelope: events_pb2.EventEnvelope, evse_id: int, connector_id: int) -> None:
+        """The connector's current session: set by a start or update, cleared by an end (newest wins).
+
+        The connector is passed in: OCPP 2.0.1 names the EVSE only on some messages of a session."""
+        tx = envelope.transaction
+        if not evse_id:
+            return
+        key = connector_key(evse_id, connector_id or 1)
+        ms = to_ms(envelope.station_time.ToDatetime(UTC))
+        ended = tx.kind == events_pb2.TransactionEvent.KIND_ENDED
+        await self._conditional_set(
+            envelope,
+            _newer(f"live_sessions.{key}.ms", ms, envelope.event_id, f"live_sessions.{key}.event_id"),
+            {
+                f"live_sessions.{key}": {
+                    "transaction_id": "" if ended else tx.transaction_id,
+                    "ms": ms,
+                    "event_id": envelope.event_id,
+                }
+            },
+        )
+
+    async def touch(self, envelope: events_pb2.EventEnvelope, received_ms: int) -> None:
+        """Record that the station was heard from at `received_ms` (only ever moves forward)."""
+        await self._conditional_set(
+            envelope,
+            {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": received_ms}}]},
+            {"last_seen_ms": received_ms},
+        )
+
+    async def touch_many(self, received_ms: Mapping[str, int]) -> None:
+        """`touch` for many known stations in one bulk write (unknown stations are skipped)."""
+        await self.stations.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "$and": [
+                            {"_id": station_id},
+                            {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": ms}}]},
+                        ]
+                    },
+                    {"$set": {"last_seen_ms": ms}},
+                )
+                for station_id, ms in received_ms.items()
+            ],
+            ordered=False,
+        )
+
     # -- queries --------------------------------------------------------------------------
+    async def specs(self, station_ids: Sequence[str]) -> dict[str, Document]:
+        """station id -> its declared connector specs (by "evse-connector")."""
+        cursor = self.stations.find({"_id": {"$in": list(station_ids)}}, {"connector_specs": 1})
+        return {d["_id"]: d.get("connector_specs", {}) async for d in cursor}
+
+    async def scoped(self, tenant_id: str | None, site_id: str | None, station_id: str | None) -> list[Document]:
+        """Registered stations of a tenant (None: all), optionally one site or one station."""
+        conditions: Document = {"registered_ms": {"$exists": True}}
+        if tenant_id is not None:
+            conditions["tenant_id"] = tenant_id
+        if site_id:
+            conditions["site_id"] = site_id
+        if station_id:
+            conditions["_id"] = station_id
+        return [d async for d in self.stations.find(conditions)]
+
     async def get(self, station_id: str, tenant_id: str | None) -> Document | None:
         query: Document = {"_id": station_id}
         if tenant_id is not None:

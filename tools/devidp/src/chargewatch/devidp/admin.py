@@ -196,6 +196,39 @@ def admin_router(provider: IdentityProvider) -> APIRouter:
             raise HTTPException(404, {"error": "Could not find group by id"})
         return group_repr(group["name"])
 
+    @router.post("/groups", status_code=201, dependencies=[Depends(writer)])
+    async def create_group(response: Response, payload: Annotated[dict[str, Any], Body()]) -> None:
+        # Top-level groups only (fleets); Keycloak answers 409 for a sibling with the same name.
+        name = str(payload.get("name") or "").strip()
+        if not name or len(name) > 255 or "/" in name:
+            raise HTTPException(400, {"errorMessage": "Group name is missing or invalid"})
+        if name in realm.groups:
+            raise HTTPException(409, {"errorMessage": f"Top level group named '{name}' already exists."})
+        realm.groups[name] = {
+            "name": name,
+            "attributes": {k: [str(x) for x in v] for k, v in (payload.get("attributes") or {}).items()},
+            "realmRoles": [],
+        }
+        response.headers["Location"] = f"{provider.base_url}/admin/realms/{realm.name}/groups/{realm.group_id(name)}"
+
+    @router.put("/groups/{group_id}", status_code=204, dependencies=[Depends(writer)])
+    async def update_group(group_id: str, payload: Annotated[dict[str, Any], Body()]) -> None:
+        group = realm.group_by_id(group_id)
+        if group is None:
+            raise HTTPException(404, {"error": "Could not find group by id"})
+        if "attributes" in payload:  # replaced as a whole, as Keycloak does
+            group["attributes"] = {k: [str(x) for x in v] for k, v in (payload["attributes"] or {}).items()}
+
+    @router.delete("/groups/{group_id}", status_code=204, dependencies=[Depends(writer)])
+    async def delete_group(group_id: str) -> None:
+        group = realm.group_by_id(group_id)
+        if group is None:
+            raise HTTPException(404, {"error": "Could not find group by id"})
+        name = group["name"]
+        del realm.groups[name]
+        for user in realm.users.values():
+            user.groups = [p for p in user.groups if p.lstrip("/") != name]
+
     @router.get("/group-by-path/{path:path}", dependencies=[Depends(reader)])
     async def group_by_path(path: str) -> dict[str, Any]:
         name = path.strip("/")

@@ -148,7 +148,8 @@ def fleet_plan(count: int) -> list[StationSpec]:
                 latitude=lat + 0.001 * number,
                 longitude=lon + 0.001 * number,
                 connectors=1 + index % 4,
-                ocpp_version="1.6",
+                # Every other station of each tenant speaks 2.0.1, so both versions run in every demo.
+                ocpp_version="2.0.1" if (index // len(TENANTS)) % 2 else "1.6",
             )
         )
     return plan
@@ -378,6 +379,20 @@ class Platform:
             str(self.fleet_file),
             "--status-change-every",
             str(self.config.status_change_every),
+            # Drivers charge now and then with RFID cards from a seeded pool; the pool is written
+            # out so authz can be given the same cards (`chargewatch-sim --token-seed 0` makes them).
+            "--session-every",
+            "120",
+            "--session-duration",
+            "300",
+            "--meter-interval",
+            "10",
+            "--token-seed",
+            "0",
+            "--write-tokens",
+            str(self.config.run_dir / "tokens.txt"),
+            "--report",
+            str(self.config.run_dir / "simulator-report.json"),
         ]
 
     def _start_simulator(self) -> None:

@@ -1,0 +1,259 @@
+"""Authorize over real gRPC: cached and uncached token decisions against a bare echo servicer.
+
+authz runs in its own process (real Redis, the MongoDB-wire store and the dev IdP, decisions
+published to the authorization stream); the client drives it from this process. Measured:
+- cached: p99 latency at a paced 2,000 decisions/s, and closed-loop throughput (32 in flight);
+- uncached: first sight of user-linked tokens (MongoDB record + a Keycloak admin call), p99 and rate.
+Baseline, same run, same server setup: a servicer whose Authorize answers a constant at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Measurement, record, write_section
+
+TITLE = "Authz Authorize (services/authz)"
+RUNS = 3
+PACED_RATE = 2000
+PACED_SECONDS = 4
+CLOSED_CALLS = 6000
+UNCACHED_TOKENS = 300
+STATION = "CP-BENCH"
+
+
+def _serve(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) -> None:
+    asyncio.run(_serve_async(kind, urls, port_queue, stop_event))
+
+
+async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) -> None:
+    import redis.asyncio as aioredis
+
+    from chargewatch.auth import AccessTokenValidator
+    from chargewatch.authz import credentials, policies, tokens
+    from chargewatch.authz.authorizer import Authorizer, DecisionPublisher, StationDirectory
+    from chargewatch.authz.blocks import BlockStore
+    from chargewatch.authz.cache import TokenCache
+    from chargewatch.authz.directory import KeycloakDirectory
+    from chargewatch.authz.grpc_api import AuthzServicer
+    from chargewatch.authz.sessions import SessionTracker
+    from chargewatch.mongo import create_mongo_client
+    from chargewatch.rpc import GrpcServer
+    from chargewatch.streams import EventPublisher
+    from chargewatch.v1 import authz_pb2, authz_pb2_grpc, events_pb2
+
+    class Echo(authz_pb2_grpc.AuthzServicer):
+        async def Authorize(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method name
+            return authz_pb2.AuthorizeResponse(status=events_pb2.AUTHORIZATION_STATUS_ACCEPTED, reason="echo")
+
+    server = GrpcServer("127.0.0.1", 0)
+    if kind == "echo":
+        server.add_service(authz_pb2_grpc.add_AuthzServicer_to_server, Echo(), "chargewatch.v1.Authz")
+    else:
+        mongo = create_mongo_client(urls["mongo"], app_name="bench")
+        db = mongo["bench_authz"]
+        redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(urls["redis"], max_connections=64, timeout=2)
+        )
+        store = credentials.StationCredentialStore(db[credentials.COLLECTION])
+        directory = KeycloakDirectory(urls["keycloak"], "chargewatch", "chargewatch-services", urls["secret"])
+        blocks = BlockStore(db)
+        authorizer = Authorizer(
+            tokens=tokens.TokenStore(db[tokens.COLLECTION]),
+            cache=TokenCache(redis, keep_seconds=3600, unknown_seconds=5),
+            directory=directory,
+            stations=StationDirectory(store),
+            policies=policies.PolicyStore(db[policies.COLLECTION]),
+            blocks=blocks,
+            sessions=SessionTracker(redis),
+            decisions=DecisionPublisher(EventPublisher(redis, producer="bench")),
+            refresh_seconds=3600,
+            default_max_concurrent=1,
+            default_max_session_seconds=3600,
+        )
+        validator = AccessTokenValidator(f"{urls['keycloak']}/realms/chargewatch", "chargewatch-partner-api")
+        server.add_service(
+            authz_pb2_grpc.add_AuthzServicer_to_server,
+            AuthzServicer(store, validator, authorizer=authorizer, blocks=blocks),
+            "chargewatch.v1.Authz",
+        )
+    port = await server.start()
+    port_queue.put(port)
+    await asyncio.to_thread(stop_event.wait)
+    await server.stop(0)
+
+
+def _p99(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] * 1000
+
+
+async def _paced(stub: Any, request_for: Any, rate: int, seconds: int) -> list[float]:
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        started = time.perf_counter()
+        await stub.Authorize(request_for(index), timeout=2.0)
+        latencies.append(time.perf_counter() - started)
+
+    tasks = []
+    begin = time.perf_counter()
+    for index in range(rate * seconds):
+        delay = begin + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(index)))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+async def _closed(stub: Any, request_for: Any, calls: int, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    counter = iter(range(calls))
+
+    async def worker() -> None:
+        for index in counter:
+            started = time.perf_counter()
+            await stub.Authorize(request_for(index), timeout=5.0)
+            latencies.append(time.perf_counter() - started)
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return calls / (time.perf_counter() - begin), latencies
+
+
+async def _measure(kind: str, urls: dict[str, str], cards: list[str], fresh: list[list[str]]) -> dict[str, list[float]]:
+    from chargewatch.rpc import client_channel
+    from chargewatch.v1 import authz_pb2, authz_pb2_grpc
+
+    ctx = mp.get_context("spawn")
+    ports, stop = ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=_serve, args=(kind, urls, ports, stop))
+    process.start()
+    results: dict[str, list[float]] = {"p99": [], "rate": [], "uncached_p99": [], "uncached_rate": []}
+    try:
+        channel = client_channel(f"127.0.0.1:{ports.get(timeout=60)}")
+        stub = authz_pb2_grpc.AuthzStub(channel)
+
+        def cached(index: int) -> Any:
+            return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
+
+        await _closed(stub, cached, 500, 8)  # warm-up: every card cached
+        for run in range(RUNS):
+            results["p99"].append(_p99(await _paced(stub, cached, PACED_RATE, PACED_SECONDS)))
+            rate, _ = await _closed(stub, cached, CLOSED_CALLS, 32)
+            results["rate"].append(rate)
+            batch = fresh[run]
+
+            def uncached(index: int, batch: list[str] = batch) -> Any:
+                return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=batch[index])
+
+            rate, latencies = await _closed(stub, uncached, len(batch), 8)
+            results["uncached_rate"].append(rate)
+            results["uncached_p99"].append(_p99(latencies))
+        await channel.close(None)
+    finally:
+        stop.set()
+        process.join(30)
+    return results
+
+
+async def _prepare(urls: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
+    from chargewatch.authz import credentials, tokens
+    from chargewatch.authz.directory import ID_TOKENS_ATTRIBUTE
+    from chargewatch.mongo import create_mongo_client
+
+    mongo = create_mongo_client(urls["mongo"], app_name="bench")
+    db = mongo["bench_authz"]
+    await credentials.StationCredentialStore(db[credentials.COLLECTION]).register(
+        STATION, "partner-a", "site", credentials.Profile.BASIC
+    )
+    admin = KeycloakAdmin(
+        connection=KeycloakOpenIDConnection(
+            server_url=urls["keycloak"],
+            realm_name="chargewatch",
+            client_id="chargewatch-services",
+            client_secret_key=urls["secret"],
+        )
+    )
+    store = tokens.TokenStore(db[tokens.COLLECTION])
+    cards = [uuid.uuid4().hex[:14].upper() for _ in range(200)]
+    fresh = [[uuid.uuid4().hex[:14].upper() for _ in range(UNCACHED_TOKENS)] for _ in range(RUNS)]
+    driver = admin.create_user(
+        {"username": "bench-driver", "enabled": True, "attributes": {"tenant_id": ["partner-a"]}}
+    )
+    keys = []
+    for card in [*cards, *(c for batch in fresh for c in batch)]:
+        token = tokens.DriverToken(card, "ISO14443", "partner-a", user_id=str(driver))
+        await store.create(token)
+        keys.append(token.key)
+    admin.update_user(driver, {"attributes": {"tenant_id": ["partner-a"], ID_TOKENS_ATTRIBUTE: keys}})
+    await mongo.close()
+    return cards, fresh
+
+
+def run() -> str:
+    from chargewatch.devstack.processes import start_identity_provider, start_mongo_store, start_redis
+
+    base = Path(tempfile.mkdtemp(prefix="bench-authz-"))
+    redis = start_redis(log_dir=base)
+    mongo = start_mongo_store(log_dir=base, data_dir=base / "data")
+    idp = start_identity_provider(log_dir=base)
+    try:
+        urls = {
+            "redis": f"redis://127.0.0.1:{redis.port}/0",
+            "mongo": f"mongodb://127.0.0.1:{mongo.port}/",
+            "keycloak": f"http://127.0.0.1:{idp.port}",
+            "secret": "dev-chargewatch-services-secret",
+        }
+        cards, fresh = asyncio.run(_prepare(urls))
+        ours = asyncio.run(_measure("authz", urls, cards, fresh))
+        echo = asyncio.run(_measure("echo", urls, cards, fresh))
+    finally:
+        for process in (idp, mongo, redis):
+            process.stop()
+    measurements = [
+        Measurement(
+            f"cached decision p99 at {PACED_RATE:,}/s paced (ms)",
+            "ms",
+            ours["p99"],
+            "bare echo servicer",
+            echo["p99"],
+            higher_is_better=False,
+            target="< 2 ms",
+        ),
+        Measurement(
+            "cached decisions/s, 32 in flight", "decisions/s", ours["rate"], "bare echo servicer", echo["rate"]
+        ),
+        Measurement(
+            "uncached (MongoDB + Keycloak) decisions/s, 8 in flight",
+            "decisions/s",
+            ours["uncached_rate"],
+            "bare echo servicer",
+            echo["uncached_rate"],
+        ),
+        Measurement(
+            "uncached decision p99 (ms)",
+            "ms",
+            ours["uncached_p99"],
+            "bare echo servicer",
+            echo["uncached_p99"],
+            higher_is_better=False,
+        ),
+    ]
+    section = write_section(TITLE, __doc__ or "", measurements)
+    section = section.replace(" ms |", " ms |")
+    record(TITLE, section)
+    return section
+
+
+if __name__ == "__main__":
+    print(run())
