@@ -14,9 +14,9 @@ import redis.asyncio as aioredis
 from google.protobuf.message import Message
 from pymongo.asynchronous.database import AsyncDatabase
 
-from chargewatch.mongo import Document, create_mongo_client, ensure_indexes
+from chargewatch.mongo import Document, create_mongo_client
 from chargewatch.streams import ConsumerGroupWorker, EventPublisher, stream_names
-from chargewatch.telemetry import meters, registry, sessions
+from chargewatch.telemetry import meters, registry, retention, sessions
 from chargewatch.telemetry.ingest import FAMILIES, TelemetryIngest
 from chargewatch.telemetry.readings import QualityLimits
 from chargewatch.v1 import events_pb2
@@ -33,7 +33,8 @@ class Stores:
     downsampler: meters.Downsampler
 
     def ingest(self, publisher: EventPublisher | None) -> TelemetryIngest:
-        return TelemetryIngest(self.registry, self.meters, self.sessions, publisher, QualityLimits())
+        # Small chunks, so batches are stored as several pipelined inserts as in production.
+        return TelemetryIngest(self.registry, self.meters, self.sessions, publisher, QualityLimits(), chunk_size=7)
 
 
 @asynccontextmanager
@@ -41,15 +42,21 @@ async def fresh_stores(mongo_url: str) -> AsyncIterator[Stores]:
     client = create_mongo_client(mongo_url, app_name="telemetry-test")
     name = f"telemetry_{random.randrange(1 << 30)}"
     db = client[name]
-    await ensure_indexes(db, [*registry.indexes(400), *meters.indexes(400, 800), *sessions.indexes(400)])
+    # As the service does it: TTL indexes on MongoDB, sweep rules on the local store.
+    await retention.prepare(
+        client, db, [*registry.indexes(400), *meters.indexes(400, 800), *sessions.indexes(400)], "auto"
+    )
     session_store = sessions.SessionStore(db)
+    station_registry = registry.StationRegistry(db)
     try:
         yield Stores(
             db,
-            registry.StationRegistry(db),
+            station_registry,
             meters.MeterStore(db),
             session_store,
-            meters.Downsampler(db, raw_days=400, on_sessions=session_store.recompute),
+            meters.Downsampler(
+                db, raw_days=400, on_sessions=session_store.recompute, on_latest=station_registry.record_latest
+            ),
         )
     finally:
         await client.drop_database(name)

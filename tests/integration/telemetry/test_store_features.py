@@ -122,15 +122,15 @@ async def test_conditional_update_touches_only_the_named_document(db) -> None:  
 
 
 async def test_unordered_bulk_insert_reports_only_the_duplicates(db) -> None:  # type: ignore[no-untyped-def]
-    """The meter ingest relies on this: one bulk insert, duplicates (redeliveries) skipped."""
+    """Authorization decisions rely on this: one bulk insert, duplicates (redeliveries) skipped."""
     from pymongo.errors import BulkWriteError
 
-    await db.meter_values.insert_many([{"_id": "e1:0"}, {"_id": "e2:0"}])
+    await db.authorizations.insert_many([{"_id": "e1:0"}, {"_id": "e2:0"}])
     with pytest.raises(BulkWriteError) as error:
-        await db.meter_values.insert_many([{"_id": "e1:0"}, {"_id": "e3:0"}, {"_id": "e2:0"}], ordered=False)
+        await db.authorizations.insert_many([{"_id": "e1:0"}, {"_id": "e3:0"}, {"_id": "e2:0"}], ordered=False)
     assert error.value.details["nInserted"] == 1
     assert [(e["index"], e["code"]) for e in error.value.details["writeErrors"]] == [(0, 11000), (2, 11000)]
-    assert await db.meter_values.count_documents({}) == 3
+    assert await db.authorizations.count_documents({}) == 3
 
 
 async def test_upsert_keeps_a_datetime_given_on_insert_only(db) -> None:  # type: ignore[no-untyped-def]
@@ -174,11 +174,93 @@ async def test_in_range_sort_and_keyset_page_conditions(db) -> None:  # type: ig
     assert rest == ["S0|tx3", "S1|tx1", "S0|tx0"]
 
 
-async def test_newest_document_by_sorted_find_one(db) -> None:  # type: ignore[no-untyped-def]
-    """A connector's last reading: find_one with a descending sort on the reading time."""
-    start = datetime(2026, 3, 1, tzinfo=UTC)
-    await db.meter_values.insert_many(
-        [{"_id": i, "connector": "c", "t": start + timedelta(minutes=i)} for i in (3, 1, 2)]
+async def test_day_bucket_slots_set_one_field_each_and_keep_the_day(db) -> None:  # type: ignore[no-untyped-def]
+    """Roll-ups and status days: one document per connector and day, one `$set` field per slot or
+    change (inside an embedded document the first upsert creates), the day a datetime given on
+    insert only, by `bulk_write` and by `update_one`; a sweep by that datetime finds it. (Array
+    positions are not used: nx-27017 ignores `$set` on `a.<n>`.)"""
+    from pymongo import UpdateOne
+
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    identity = {"connector": "CP|1|1", "t": day}
+    first = {"$set": {"s.4": "1,10.5,,gap", "s.5": "2,20,,"}, "$setOnInsert": identity}
+    again = {"$set": {"s.5": "3,30,,", "s.95": "1,1.5,,"}, "$setOnInsert": identity}
+    await db.days.bulk_write([UpdateOne({"_id": "CP|1|1|d"}, first, upsert=True)])
+    await db.days.bulk_write([UpdateOne({"_id": "CP|1|1|d"}, again, upsert=True)])
+    assert await db.days.find_one({"_id": "CP|1|1|d"}) == {
+        "_id": "CP|1|1|d",
+        "connector": "CP|1|1",
+        "t": day,
+        "s": {"4": "1,10.5,,gap", "5": "3,30,,", "95": "1,1.5,,"},
+    }
+    for event, ms in (("e1", 1000), ("e2", 2000)):
+        await db.status_days.update_one(
+            {"_id": "CP|1|1|d"}, {"$set": {f"c.{event}": [ms, 3]}, "$setOnInsert": {"day": day}}, upsert=True
+        )
+    stored = await db.status_days.find_one({"_id": "CP|1|1|d"})
+    assert stored == {"_id": "CP|1|1|d", "c": {"e1": [1000, 3], "e2": [2000, 3]}, "day": day}
+    assert (await db.status_days.delete_many({"day": {"$lt": day + timedelta(seconds=1)}})).deleted_count == 1
+
+
+async def test_only_id_lookups_and_id_in_are_needed(db) -> None:  # type: ignore[no-untyped-def]
+    """Telemetry reads its time series by `_id` (equality or `$in` of ids it computes): the one
+    filter the local store answers from an index. Ids missing from the store are simply absent."""
+    await db.hours.insert_many([{"_id": f"CP|1|1|{hour}", "n": hour} for hour in range(0, 10)])
+    found = [d["n"] async for d in db.hours.find({"_id": {"$in": ["CP|1|1|3", "CP|1|1|7", "CP|1|1|99"]}})]
+    assert sorted(found) == [3, 7]
+    assert (await db.hours.find_one({"_id": "CP|1|1|4"}))["n"] == 4
+
+
+async def test_event_id_keys_in_paths(db) -> None:  # type: ignore[no-untyped-def]
+    """Readings and status changes are keyed by event id (`r.<event id>:<n>`, `c.<event id>`):
+    setting the same key again replaces it, other keys stay."""
+    from pymongo import UpdateOne
+
+    on_insert = {"t": datetime(2026, 3, 1, tzinfo=UTC)}
+    first = {"$set": {"r.ab12:0": {"t": 5, "e": 1.5}, "r.ab13:0": {"t": 6}}, "$setOnInsert": on_insert}
+    again = {"$set": {"r.ab12:0": {"t": 5, "e": 1.5, "f": ["gap"]}}, "$setOnInsert": on_insert}
+    await db.hours.bulk_write([UpdateOne({"_id": "h"}, first, upsert=True)])
+    await db.hours.bulk_write([UpdateOne({"_id": "h"}, again, upsert=True)])
+    await db.status_index.update_one({"_id": "CP|1|1"}, {"$set": {"d.1772323200000": 1}}, upsert=True)
+    await db.status_index.update_one({"_id": "CP|1|1"}, {"$set": {"d.1772409600000": 1}}, upsert=True)
+    assert await db.hours.find_one({"_id": "h"}) == {
+        "_id": "h",
+        "r": {"ab12:0": {"t": 5, "e": 1.5, "f": ["gap"]}, "ab13:0": {"t": 6}},
+        "t": on_insert["t"],
+    }
+    assert await db.status_index.find_one({"_id": "CP|1|1"}) == {
+        "_id": "CP|1|1",
+        "d": {"1772323200000": 1, "1772409600000": 1},
+    }
+
+
+async def test_max_only_raises_and_skips_missing_documents(db) -> None:  # type: ignore[no-untyped-def]
+    """last_seen: `$max` by `_id`, in any order; no upsert, so unknown stations stay unknown."""
+    from pymongo import UpdateOne
+
+    await db.stations.insert_many([{"_id": "A"}, {"_id": "B", "last_seen_ms": 100}])
+    await db.stations.bulk_write(
+        [UpdateOne({"_id": s}, {"$max": {"last_seen_ms": 50}}) for s in ("A", "B", "C")], ordered=False
     )
-    newest = await db.meter_values.find_one({"connector": "c"}, sort=[("t", -1)])
-    assert newest is not None and newest["_id"] == 3
+    await db.stations.bulk_write([UpdateOne({"_id": "B"}, {"$max": {"last_seen_ms": 150}})])
+    assert [d async for d in db.stations.find({})] == [
+        {"_id": "A", "last_seen_ms": 50},
+        {"_id": "B", "last_seen_ms": 150},
+    ]
+
+
+async def test_log_blobs_round_trip_and_are_removed_by_id(db) -> None:  # type: ignore[no-untyped-def]
+    """The ingest log: compressed BSON blobs in generated-id documents, read a page at a time and
+    deleted by `_id $in` (entries logged meanwhile stay)."""
+    from chargewatch.telemetry.meters import decode_entries, encode_entries
+
+    entries = [("CP|1|1", f"e{n}:0", {"t": 1_000 + n, "e": 10.5 * n, "f": ["gap"]}) for n in range(300)]
+    for n in range(5):
+        await db.log.insert_one({"t": datetime.now(UTC), "n": n, "r": encode_entries(entries[n * 60 : n * 60 + 60])})
+    page = [d async for d in db.log.find({}, {"r": 1}).limit(3)]
+    assert len(page) == 3 and all(isinstance(d["r"], bytes) for d in page)
+    await db.log.delete_many({"_id": {"$in": [d["_id"] for d in page]}})
+    rest = [d async for d in db.log.find({})]
+    assert len(rest) == 2
+    decoded = [e for d in [*page, *rest] for e in decode_entries(d["r"])]
+    assert sorted(decoded) == sorted(entries)

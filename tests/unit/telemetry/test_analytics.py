@@ -4,15 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chargewatch.telemetry.analytics import (
-    HOUR_MS,
-    HourTally,
-    connector_energy,
-    demand,
-    hour_of_week,
-    utilization,
-)
+from chargewatch.telemetry.analytics import connector_energy, demand
 from chargewatch.telemetry.meters import BUCKET_MS, Aggregate, aggregate_readings, merge_buckets
+from chargewatch.telemetry.occupancy import HOUR_MS, HourTally, hour_of_week, utilization
 from chargewatch.v1 import common_pb2
 
 AVAILABLE = common_pb2.CONNECTOR_STATUS_AVAILABLE
@@ -60,10 +54,7 @@ def test_time_before_the_first_known_status_is_not_observed() -> None:
 
 
 def readings(values: list[tuple[int, float, float]]) -> list[dict[str, object]]:
-    return [
-        {"t": MONDAY + timedelta(minutes=minute), "energy_wh": wh, "power_w": w, "transaction_id": "tx"}
-        for minute, wh, w in values
-    ]
+    return [{"t": ms(MONDAY + timedelta(minutes=minute)), "e": wh, "p": w, "x": "tx"} for minute, wh, w in values]
 
 
 def test_rollups_and_daily_energy_count_every_rise_once() -> None:
@@ -81,15 +72,19 @@ def test_rollups_and_daily_energy_count_every_rise_once() -> None:
     hourly = merge_buckets(buckets, HOUR_MS)
     assert sum(h.energy_delta_wh for h in hourly) + (hourly[1].energy_first_wh - hourly[0].energy_last_wh) == 3100.0
     assert max(h.power_max_w or 0 for h in hourly) == 7000.0
-    assert hourly[-1].transaction_peaks == {"tx": 7000.0}
 
 
-def test_rollup_documents_round_trip() -> None:
+def test_rollup_slots_round_trip() -> None:
     (bucket,) = aggregate_readings(readings([(0, 10.0, 1.0), (1, 20.0, 3.0)]), BUCKET_MS)
-    again = Aggregate.from_rollup(
-        bucket.rollup_document("CP|1|1", {"station_id": "CP", "evse_id": 1, "connector_id": 1})
-    )
-    assert again == bucket and again.power_avg_w == 2.0
+    bucket.flags.update({"gap", "clock_skew"})
+    again = Aggregate.from_slot(bucket.start_ms, bucket.slot())
+    assert again == bucket and again.power_avg_w == 2.0 and again.slot() == bucket.slot()
+    assert again.soc_last_percent is None and again.current_count == 0
+    # Registers as sent (no rounding), every None kept, separators inside a flag neutralised.
+    odd = Aggregate(BUCKET_MS, 3, 123456.789012345, 0.1 + 0.2, 1e-7, 2.5, 1, 7000.0, flags={"a,b;c"})
+    back = Aggregate.from_slot(odd.start_ms, odd.slot())
+    assert (back.energy_first_wh, back.energy_last_wh, back.energy_delta_wh) == (123456.789012345, 0.1 + 0.2, 0.0)
+    assert back.power_max_w == 7000.0 and back.temperature_max_c is None and back.flags == {"a_b_c"}
 
 
 def test_demand_counts_back_to_back_sessions_and_median_gap() -> None:

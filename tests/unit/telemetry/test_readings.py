@@ -70,8 +70,8 @@ def check(
 ) -> list[str]:
     return checker.check(
         item,
-        station_time=item.at,
-        received_time=item.at + timedelta(seconds=skew_s),
+        station_ms=item.at_ms,
+        received_ms=item.at_ms + int(skew_s * 1000),
         late=False,
         max_power_w=max_power_w,
     )

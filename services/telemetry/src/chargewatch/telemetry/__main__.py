@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from chargewatch.config import instance_name
-from chargewatch.mongo import ensure_indexes
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
 from chargewatch.streams import ConsumerGroupWorker, EventPublisher
-from chargewatch.telemetry import meters, registry, sessions
+from chargewatch.telemetry import meters, registry, retention, sessions
 from chargewatch.telemetry.config import TelemetrySettings
 from chargewatch.telemetry.grpc_api import TelemetryServicer
 from chargewatch.telemetry.ingest import FAMILIES, PRODUCER, TelemetryIngest
@@ -32,13 +31,15 @@ async def serve(settings: TelemetrySettings) -> None:
     backends = connect_backends(
         runtime, redis_url=settings.redis_url, mongo_url=settings.mongo_url, database=settings.mongo_database
     )
-    await ensure_indexes(
+    sweep_rules = await retention.prepare(
+        backends.mongo,
         backends.db,
         [
             *registry.indexes(settings.status_history_days),
             *meters.indexes(settings.raw_retention_days, settings.rollup_retention_days),
             *sessions.indexes(settings.rollup_retention_days),
         ],
+        settings.retention_mode,
     )
     stations = registry.StationRegistry(backends.db)
     meter_store = meters.MeterStore(backends.db)
@@ -70,7 +71,13 @@ async def serve(settings: TelemetrySettings) -> None:
         max_deliveries=settings.max_deliveries,
     )
     rollups = meters.RollupWorker(
-        meters.Downsampler(backends.db, raw_days=settings.raw_retention_days, on_sessions=session_store.recompute),
+        meters.Downsampler(
+            backends.db,
+            raw_days=settings.raw_retention_days,
+            session_refresh_s=settings.session_refresh_s,
+            on_sessions=session_store.recompute,
+            on_latest=stations.record_latest,
+        ),
         settings.rollup_interval_s,
     )
     runtime.add_grpc_service(
@@ -80,6 +87,8 @@ async def serve(settings: TelemetrySettings) -> None:
     )
     runtime.add_worker("stream-consumer", consumer.run, consumer.stop)
     runtime.add_worker("rollup-downsampler", rollups.run, rollups.stop)
+    sweeper = retention.Sweeper(backends.db, sweep_rules, settings.retention_sweep_s)
+    runtime.add_worker("retention-sweep", sweeper.run, sweeper.stop)
     await runtime.run()
 
 

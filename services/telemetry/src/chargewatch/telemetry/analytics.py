@@ -1,13 +1,10 @@
 """Usage analytics: utilization by hour of week, energy per site per day, peak power, session
 success rate and a ranking of high-demand sites.
 
-The arithmetic is plain code over plain records (`utilization`, `daily_energy`, `demand`), so
-tests drive it with known inputs; `Analytics` only fetches those records from MongoDB.
-
-Utilization comes from the connector status history: a connector is *occupied* while a vehicle
-is plugged in (Preparing, Charging, SuspendedEV/EVSE, Finishing, Occupied) and *charging* while
-Charging. Time before the first known status of a connector is not observed and counts in
-neither numerator nor denominator. Hours of the week are UTC, 0 = Monday 00:00-01:00.
+The arithmetic is plain code over plain records (`occupancy.connector_tally`,
+`connector_energy`, `demand`), so tests drive it with known inputs; `Analytics` only fetches
+those records from MongoDB: occupancy from the per-connector-day documents of `occupancy`,
+energy and power from the per-connector-day roll-up documents of `meters`.
 """
 
 from __future__ import annotations
@@ -20,103 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chargewatch.mongo import Document
-from chargewatch.telemetry.meters import Aggregate, MeterStore, from_ms, to_ms
+from chargewatch.telemetry.meters import Aggregate, MeterStore
+from chargewatch.telemetry.occupancy import DAY_MS, HourTally, connector_tally
 from chargewatch.telemetry.readings import connector_key
 from chargewatch.telemetry.registry import StationRegistry
 from chargewatch.telemetry.sessions import ENDED, SessionStore, successful
-from chargewatch.v1 import common_pb2
-
-HOURS_PER_WEEK = 168
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-OCCUPIED_STATUSES = frozenset(
-    {
-        common_pb2.CONNECTOR_STATUS_PREPARING,
-        common_pb2.CONNECTOR_STATUS_CHARGING,
-        common_pb2.CONNECTOR_STATUS_SUSPENDED_EVSE,
-        common_pb2.CONNECTOR_STATUS_SUSPENDED_EV,
-        common_pb2.CONNECTOR_STATUS_FINISHING,
-        common_pb2.CONNECTOR_STATUS_OCCUPIED,
-    }
-)
-CHARGING_STATUSES = frozenset({common_pb2.CONNECTOR_STATUS_CHARGING})
-
-
-def hour_of_week(ms: int) -> int:
-    hours = ms // HOUR_MS
-    weekday = (hours // 24 + 3) % 7  # 1970-01-01 was a Thursday
-    return int(weekday * 24 + hours % 24)
-
-
-@dataclass
-class HourTally:
-    """Milliseconds observed, occupied and charging, per hour of week."""
-
-    observed: list[int] = field(default_factory=lambda: [0] * HOURS_PER_WEEK)
-    occupied: list[int] = field(default_factory=lambda: [0] * HOURS_PER_WEEK)
-    charging: list[int] = field(default_factory=lambda: [0] * HOURS_PER_WEEK)
-
-    def add_interval(self, start_ms: int, end_ms: int, status: int) -> None:
-        is_occupied = status in OCCUPIED_STATUSES
-        is_charging = status in CHARGING_STATUSES
-        moment = start_ms
-        while moment < end_ms:
-            boundary = min(end_ms, (moment // HOUR_MS + 1) * HOUR_MS)
-            slot = hour_of_week(moment)
-            span = boundary - moment
-            self.observed[slot] += span
-            if is_occupied:
-                self.occupied[slot] += span
-            if is_charging:
-                self.charging[slot] += span
-            moment = boundary
-
-    def merge(self, other: HourTally) -> None:
-        for slot in range(HOURS_PER_WEEK):
-            self.observed[slot] += other.observed[slot]
-            self.occupied[slot] += other.occupied[slot]
-            self.charging[slot] += other.charging[slot]
-
-    @property
-    def occupied_ratio(self) -> float:
-        total = sum(self.observed)
-        return sum(self.occupied) / total if total else 0.0
-
-    @property
-    def charging_ratio(self) -> float:
-        total = sum(self.observed)
-        return sum(self.charging) / total if total else 0.0
-
-    def cells(self) -> list[tuple[int, float, float, float]]:
-        """(hour of week, observed seconds, occupied ratio, charging ratio) for all 168 hours."""
-        return [
-            (
-                slot,
-                self.observed[slot] / 1000,
-                self.occupied[slot] / self.observed[slot] if self.observed[slot] else 0.0,
-                self.charging[slot] / self.observed[slot] if self.observed[slot] else 0.0,
-            )
-            for slot in range(HOURS_PER_WEEK)
-        ]
-
-
-def utilization(
-    changes: Iterable[tuple[int, int]], initial_status: int | None, start_ms: int, end_ms: int
-) -> HourTally:
-    """A connector's tally over [start, end) from its status changes (ms, status), any order.
-
-    `initial_status` is the status in force at `start` (the last change before it), if known.
-    """
-    tally = HourTally()
-    current = initial_status
-    since = start_ms
-    for at_ms, status in sorted(c for c in changes if start_ms <= c[0] < end_ms):
-        if current is not None and at_ms > since:
-            tally.add_interval(since, at_ms, current)
-        current, since = status, at_ms
-    if current is not None and end_ms > since:
-        tally.add_interval(since, end_ms, current)
-    return tally
 
 
 def connector_energy(aggregates: Sequence[Aggregate], start_ms: int, end_ms: int) -> dict[int, float]:
@@ -237,35 +142,12 @@ class Analytics:
         self.sessions = sessions
 
     async def tallies(self, connectors: Sequence[ConnectorInfo], start_ms: int, end_ms: int) -> dict[str, HourTally]:
-        history = self.registry.history
-        station_ids = sorted({c.station_id for c in connectors})
-        changes: dict[str, list[tuple[int, int]]] = {c.key: [] for c in connectors}
-        if not station_ids:
-            return {}
-        cursor = history.find(
-            {
-                "station_id": {"$in": station_ids},
-                "station_time": {"$gte": from_ms(start_ms), "$lt": from_ms(end_ms)},
-            },
-            {"station_id": 1, "evse_id": 1, "connector_id": 1, "status": 1, "station_time": 1},
-        )
-        async for row in cursor:
-            key = connector_key(row["station_id"], row["evse_id"], row["connector_id"])
-            if key in changes:
-                changes[key].append((to_ms(row["station_time"]), row["status"]))
+        """Each connector's occupancy over [start, end), from its status days (fetched by `_id`)."""
+        found = await self.registry.occupancy.changes([c.key for c in connectors], start_ms, end_ms)
         result: dict[str, HourTally] = {}
         for connector in connectors:
-            before = await history.find_one(
-                {
-                    "station_id": connector.station_id,
-                    "evse_id": connector.evse_id,
-                    "connector_id": connector.connector_id,
-                    "station_time": {"$lt": from_ms(start_ms)},
-                },
-                sort=[("station_time", -1)],
-            )
-            initial = before["status"] if before is not None else None
-            result[connector.key] = utilization(changes[connector.key], initial, start_ms, end_ms)
+            before, days = found.get(connector.key, (None, {}))
+            result[connector.key] = connector_tally(days, before, start_ms, end_ms)
         return result
 
     async def energy(self, connectors: Sequence[ConnectorInfo], start_ms: int, end_ms: int) -> SiteEnergy:
@@ -274,24 +156,21 @@ class Analytics:
             return report
         site_of = {c.key: c.site_id for c in connectors}
         # One day earlier: the last reading before the range is where the first rise starts.
-        rollups = await self.meters.rolled([c.key for c in connectors], from_ms(start_ms - DAY_MS), from_ms(end_ms))
-        by_connector: dict[str, list[Aggregate]] = {}
+        rolled = await self.meters.rolled([c.key for c in connectors], start_ms - DAY_MS, end_ms)
         power_by_bucket: dict[tuple[str, int], float] = {}
-        for document in rollups:
-            aggregate = Aggregate.from_rollup(document)
-            by_connector.setdefault(document["connector"], []).append(aggregate)
-            if not start_ms <= aggregate.start_ms < end_ms:
-                continue
-            site = site_of[document["connector"]]
-            if aggregate.power_avg_w is not None:
-                slot = (site, aggregate.start_ms)
-                power_by_bucket[slot] = power_by_bucket.get(slot, 0.0) + aggregate.power_avg_w
-            if aggregate.power_max_w is not None and aggregate.power_max_w > report.peak_power_w:
-                report.peak_power_w = aggregate.power_max_w
-                report.peak_connector = document["connector"]
-                report.peak_at_ms = aggregate.start_ms
-        for connector, aggregates in by_connector.items():
+        for connector in sorted(rolled):
+            aggregates = rolled[connector]
             site = site_of[connector]
+            for aggregate in aggregates:
+                if not start_ms <= aggregate.start_ms < end_ms:
+                    continue
+                if aggregate.power_avg_w is not None:
+                    slot = (site, aggregate.start_ms)
+                    power_by_bucket[slot] = power_by_bucket.get(slot, 0.0) + aggregate.power_avg_w
+                if aggregate.power_max_w is not None and aggregate.power_max_w > report.peak_power_w:
+                    report.peak_power_w = aggregate.power_max_w
+                    report.peak_connector = connector
+                    report.peak_at_ms = aggregate.start_ms
             for day, wh in connector_energy(aggregates, start_ms, end_ms).items():
                 report.days[(site, day)] = report.days.get((site, day), 0.0) + wh
         for (site, bucket), power in power_by_bucket.items():

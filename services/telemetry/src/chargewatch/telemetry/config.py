@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -19,12 +21,24 @@ class TelemetrySettings(ServiceSettings):
     batch_size: int = Field(200, ge=1, le=5000, description="Stream entries read per batch")
     claim_idle_ms: int = Field(30_000, ge=100, description="Reclaim entries a consumer left pending this long")
     max_deliveries: int = Field(5, ge=1, description="Deliveries before an entry goes to the dead-letter stream")
-    status_history_days: int = Field(400, ge=1, description="Days of connector status history kept (TTL)")
-    raw_retention_days: int = Field(30, ge=1, description="Days raw meter readings are kept (TTL on reading time)")
-    rollup_retention_days: int = Field(
-        730, ge=1, description="Days the 15-minute meter roll-ups are kept (TTL on bucket time)"
+    status_history_days: int = Field(400, ge=1, description="Days of connector status history kept")
+    raw_retention_days: int = Field(30, ge=1, description="Days raw meter readings are kept (by hour of reading)")
+    rollup_retention_days: int = Field(730, ge=1, description="Days the 15-minute meter roll-ups are kept (by day)")
+    rollup_interval_s: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between downsampler passes (meter readings reach raw series and roll-ups this late)",
     )
-    rollup_interval_s: float = Field(30.0, gt=0, description="Seconds between passes of the roll-up downsampler")
+    session_refresh_s: float = Field(
+        30.0, ge=0, description="Seconds at least between two recomputes of a session from newly folded readings"
+    )
+    retention_mode: Literal["auto", "ttl", "sweep"] = Field(
+        "auto",
+        description="Expire old data by TTL indexes (ttl), a periodic sweep (sweep), or sweep on nx-27017 only (auto)",
+    )
+    retention_sweep_s: float = Field(
+        3600.0, gt=0, description="Seconds between retention sweeps (retention_mode sweep)"
+    )
     clock_skew_seconds: float = Field(
         300.0, gt=0, description="Station time this far from receive time flags the reading as clock_skew"
     )
@@ -41,4 +55,6 @@ class TelemetrySettings(ServiceSettings):
     last_seen_resolution_s: float = Field(
         60.0, ge=0, description="Meter/transaction traffic updates a station's last_seen at most this often"
     )
-    spec_cache_s: float = Field(60.0, ge=0, description="Seconds connector ratings are cached by the consumer")
+    spec_cache_s: float = Field(
+        60.0, ge=0, description="Seconds connector ratings and last readings are cached by the consumer"
+    )

@@ -18,16 +18,15 @@ import grpc
 from chargewatch.mongo import Document
 from chargewatch.rpc import ServicerContext
 from chargewatch.telemetry import analytics as usage
-from chargewatch.telemetry.convert import bucket_point, connector_ref, raw_point, session_message, station_message
-from chargewatch.telemetry.meters import (
-    BUCKET_MS,
-    Aggregate,
-    MeterStore,
-    aggregate_readings,
-    from_ms,
-    merge_buckets,
-    to_ms,
+from chargewatch.telemetry.convert import (
+    add_bucket_points,
+    connector_ref,
+    raw_point,
+    session_message,
+    station_message,
 )
+from chargewatch.telemetry.meters import BUCKET_MS, MeterStore, aggregate_readings, merge_buckets, to_ms
+from chargewatch.telemetry.occupancy import HourTally
 from chargewatch.telemetry.readings import connector_key as fleet_connector_key
 from chargewatch.telemetry.registry import (
     ConnectorSpec,
@@ -35,7 +34,6 @@ from chargewatch.telemetry.registry import (
     StationQuery,
     StationRegistry,
     TenantMismatch,
-    connector_key,
 )
 from chargewatch.telemetry.sessions import SessionQuery, SessionStore, decode_cursor, encode_cursor
 from chargewatch.v1 import common_pb2, telemetry_pb2, telemetry_pb2_grpc
@@ -223,12 +221,7 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServicer):
     ) -> telemetry_pb2.Station:
         scope = await self._scope(request.principal, context)
         document = await self._visible_station(request.station_id, scope, context)
-        latest: dict[str, Document] = {}
-        for connector in usage.station_connectors([document]):
-            reading = await self.meters.latest(connector.key)
-            if reading is not None:
-                latest[connector_key(connector.evse_id, connector.connector_id)] = reading
-        return station_message(document, latest)
+        return station_message(document)
 
     # -- meter series and sessions -------------------------------------------------------------
     async def GetMeterSeries(
@@ -249,8 +242,13 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServicer):
                 end_ms = (session.get("stopped_ms") or to_ms(datetime.now(UTC))) + 1000
                 start_ms = session["started_ms"]
                 if request.range.HasField("start") or request.range.HasField("end"):
-                    start_ms, end_ms = window(request.range, DEFAULT_SERIES_SPAN, MAX_ANALYTICS_SPAN)
-                span_limit = MAX_ANALYTICS_SPAN
+                    # A range narrows the session's own span; it never widens it.
+                    low, high = window(request.range, DEFAULT_SERIES_SPAN, MAX_ANALYTICS_SPAN)
+                    start_ms, end_ms = max(start_ms, low), max(min(end_ms, high), max(start_ms, low))
+                # A session's series is read from its raw readings, whatever the step.
+                if end_ms - start_ms > MAX_RAW_SPAN.total_seconds() * 1000:
+                    raise BadRequest(f"a session's series spans at most {MAX_RAW_SPAN.days} days; narrow the range")
+                span_limit = MAX_RAW_SPAN
             else:
                 if evse_id == 0:
                     raise BadRequest("connector.evse_id is required (or a transaction_id)")
@@ -265,22 +263,20 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         key = fleet_connector_key(ref.station_id, evse_id, connector_id)
         series = telemetry_pb2.MeterSeries(connector=connector_ref(ref.station_id, evse_id, connector_id))
-        start, end = from_ms(start_ms), from_ms(end_ms)
         transaction = request.transaction_id or None
         if step_ms and step_ms % BUCKET_MS == 0 and transaction is None:
-            rollups = await self.meters.rolled([key], start, end)
-            aggregates = [Aggregate.from_rollup(d) for d in rollups]
-            series.points.extend(bucket_point(a) for a in merge_buckets(aggregates, step_ms))
-        elif step_ms:
-            documents = await self.meters.raw(
-                start=start, end=end, connector=None if transaction else key, transaction_id=transaction
-            )
-            series.points.extend(bucket_point(a) for a in aggregate_readings(documents, step_ms))
+            aggregates = (await self.meters.rolled([key], start_ms, end_ms)).get(key, [])
+            if step_ms != BUCKET_MS:
+                aggregates = merge_buckets(aggregates, step_ms)
+            add_bucket_points(series, aggregates)
+            return series
+        if evse_id == 0:
+            return series  # a session whose EVSE no message named yet: no readings to attribute
+        readings = await self.meters.readings(key, start_ms, end_ms, transaction)
+        if step_ms:
+            add_bucket_points(series, aggregate_readings(readings, step_ms))
         else:
-            documents = await self.meters.raw(
-                start=start, end=end, connector=None if transaction else key, transaction_id=transaction
-            )
-            series.points.extend(raw_point(d) for d in documents[:MAX_SERIES_POINTS])
+            series.points.extend(raw_point(r) for r in readings[:MAX_SERIES_POINTS])
         return series
 
     async def ListSessions(
@@ -356,10 +352,10 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServicer):
         connectors = usage.station_connectors(stations)
         tallies = await self.analytics.tallies(connectors, start_ms, end_ms)
         report = telemetry_pb2.UtilizationReport()
-        sites: dict[str, usage.HourTally] = {}
+        sites: dict[str, HourTally] = {}
         for connector in connectors:
             tally = tallies[connector.key]
-            sites.setdefault(connector.site_id, usage.HourTally()).merge(tally)
+            sites.setdefault(connector.site_id, HourTally()).merge(tally)
             report.connectors.add(
                 connector=connector_ref(connector.station_id, connector.evse_id, connector.connector_id),
                 site_id=connector.site_id,

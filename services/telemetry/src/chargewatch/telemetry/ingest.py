@@ -2,8 +2,9 @@
 
 * connection, boot, status: the station registry and connector live state (conditional on
   event time, so safe to repeat in any order);
-* meter: the batch's readings are checked for data quality and stored with ONE unordered bulk
-  insert, idempotent by `_id`; quality flags that matter for security are published as
+* meter: the batch's readings are checked for data quality and logged in a few large inserts
+  (pipelined chunks) that the downsampler folds, idempotently by event id, into the hour and
+  roll-up documents (see `meters`); quality flags that matter for security are published as
   SecurityEvents with deterministic event ids (a redelivery republishes the same ids);
 * transaction: kept per event and folded into sessions; the connector's current session;
 * authorization: kept per decision for the session success rate.
@@ -13,13 +14,13 @@ The handler returns only after every write is durable, so the worker's ack follo
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, timedelta
+from collections.abc import Callable, Mapping, Sequence
 
 from chargewatch.mongo import Document
 from chargewatch.streams import Event, EventPublisher, StreamFamily, event_context
-from chargewatch.telemetry.meters import MeterStore, reading_document, to_ms
+from chargewatch.telemetry.meters import MeterStore, reading_key, reading_values
 from chargewatch.telemetry.readings import (
     SECURITY_EVENT_OF_FLAG,
     LastReading,
@@ -54,6 +55,7 @@ class TelemetryIngest:
         *,
         last_seen_resolution_ms: int = 60_000,
         spec_cache_seconds: float = 60.0,
+        chunk_size: int = 100,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
@@ -63,6 +65,7 @@ class TelemetryIngest:
         self.checker = QualityChecker(limits)
         self.last_seen_resolution_ms = last_seen_resolution_ms
         self.spec_cache_seconds = spec_cache_seconds
+        self.chunk_size = chunk_size
         self._clock = clock
         self._last_seen_written: dict[str, int] = {}
         self._specs: dict[str, tuple[float, Document]] = {}
@@ -105,35 +108,56 @@ class TelemetryIngest:
             await self._touch(authorizations)
 
     async def _meter_values(self, events: Sequence[Event]) -> None:
-        specs = await self._connector_specs({e.envelope.station_id for e in events})
-        parsed = [(event.envelope, readings_from(event.envelope)) for event in events]
-        await self._prime([reading for _, readings in parsed for reading in readings])
-        ingested_ms = int(time.time() * 1000)
-        documents: list[Document] = []
+        """Check a batch of MeterValues and log its readings for the downsampler.
+
+        The batch is logged in chunks, one document each: a chunk's insert is sent before the
+        next chunk is decoded and checked, so this process's CPU work overlaps the store's write
+        instead of alternating with it. Every insert has finished, successfully, before this
+        returns (and the worker acknowledges).
+        """
+        stations = await self._stations({e.envelope.station_id for e in events})
         alerts: dict[str, events_pb2.EventEnvelope] = {}
-        samples = 0
-        for envelope, readings in parsed:
-            station_time = envelope.station_time.ToDatetime(UTC)
-            received_time = envelope.received_time.ToDatetime(UTC)
-            station_specs = specs.get(envelope.station_id, {})
-            for index, reading in enumerate(readings):
-                spec = station_specs.get(f"{reading.evse_id}-{reading.connector_id}", {})
-                raised = self.checker.check(
-                    reading,
-                    station_time=station_time,
-                    received_time=received_time,
-                    late=envelope.late,
-                    max_power_w=spec.get("max_power_w") or None,
-                )
-                for flag in raised:
-                    if flag in SECURITY_EVENT_OF_FLAG and self.publisher is not None:
-                        alert = self._security_event(envelope, reading, flag, spec.get("max_power_w"))
-                        alerts[alert.event_id] = alert
-                documents.append(reading_document(reading, envelope.event_id, index, ingested_ms))
-                samples += reading.sampled_values
-        inserted = await self.meters.insert(documents)
-        self.readings_stored += inserted
-        self.sampled_values_stored += samples if inserted == len(documents) else 0
+        inserts: list[asyncio.Task[None]] = []
+        counts: list[tuple[int, int]] = []  # (readings, sampled values) per chunk
+        try:
+            for offset in range(0, len(events), self.chunk_size):
+                parsed = [(e.envelope, readings_from(e.envelope)) for e in events[offset : offset + self.chunk_size]]
+                self._prime([reading for _, readings in parsed for reading in readings], stations)
+                entries: list[tuple[str, str, Document]] = []
+                samples = 0
+                for envelope, readings in parsed:
+                    station_ms = envelope.station_time.ToMilliseconds()
+                    received_ms = envelope.received_time.ToMilliseconds()
+                    specs = stations.get(envelope.station_id, {}).get("connector_specs", {})
+                    for index, reading in enumerate(readings):
+                        spec = specs.get(f"{reading.evse_id}-{reading.connector_id}", {})
+                        raised = self.checker.check(
+                            reading,
+                            station_ms=station_ms,
+                            received_ms=received_ms,
+                            late=envelope.late,
+                            max_power_w=spec.get("max_power_w") or None,
+                        )
+                        for flag in raised:
+                            if flag in SECURITY_EVENT_OF_FLAG and self.publisher is not None:
+                                alert = self._security_event(envelope, reading, flag, spec.get("max_power_w"))
+                                alerts[alert.event_id] = alert
+                        entries.append(
+                            (reading.connector, reading_key(envelope.event_id, index), reading_values(reading))
+                        )
+                        samples += reading.sampled_values
+                inserts.append(asyncio.create_task(self.meters.append(entries)))
+                counts.append((len(entries), samples))
+                await asyncio.sleep(0)  # let the insert go out before the next chunk's work
+        finally:
+            # Never leave an insert running behind a failure: the batch is retried as a whole.
+            results = await asyncio.gather(*inserts, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        for readings_count, samples in counts:
+            self.readings_stored += readings_count
+            self.sampled_values_stored += samples
         await self._touch(events)
         if alerts and self.publisher is not None:
             await self.publisher.publish_many(alerts.values())
@@ -173,32 +197,24 @@ class TelemetryIngest:
             event_id=f"{envelope.event_id}:{flag}:{reading.at_ms}",
         )
 
-    async def _prime(self, readings: Sequence[Reading]) -> None:
-        """Remember the newest stored reading of connectors this process has not seen yet.
+    def _prime(self, readings: Sequence[Reading], stations: Mapping[str, Document]) -> None:
+        """Remember, for connectors this process has not seen yet, the newest reading the
+        registry knows (written by the downsampler), so the first reading after a restart is
+        compared with the last one before it."""
+        for reading in readings:
+            if reading.connector in self.checker.last:
+                continue
+            last = stations.get(reading.station_id, {}).get("last_readings", {})
+            known = last.get(f"{reading.evse_id}-{reading.connector_id}")
+            if known is not None:
+                self.checker.last[reading.connector] = LastReading(int(known["t"]), known.get("e"))
 
-        One query per batch, bounded to the gap window before the batch's earliest new reading:
-        an older previous reading could only raise `gap`, and skipping it keeps first sight of
-        a thousand connectors from costing a thousand queries.
-        """
-        unseen = [r for r in readings if r.connector not in self.checker.last]
-        if not unseen:
-            return
-        connectors = sorted({r.connector for r in unseen})
-        since = min(r.at for r in unseen) - timedelta(seconds=self.checker.limits.gap_seconds)
-        cursor = self.meters.readings.find(
-            {"connector": {"$in": connectors}, "t": {"$gte": since}}, {"connector": 1, "t": 1, "energy_wh": 1}
-        )
-        async for document in cursor:
-            at_ms = to_ms(document["t"])
-            known = self.checker.last.get(document["connector"])
-            if known is None or at_ms > known.at_ms:
-                self.checker.last[document["connector"]] = LastReading(at_ms, document.get("energy_wh"))
-
-    async def _connector_specs(self, station_ids: set[str]) -> dict[str, Document]:
+    async def _stations(self, station_ids: set[str]) -> dict[str, Document]:
+        """Connector ratings and last readings of the stations (cached `spec_cache_seconds`)."""
         now = self._clock()
         stale = [s for s in station_ids if s not in self._specs or now - self._specs[s][0] > self.spec_cache_seconds]
         if stale:
-            fetched = await self.registry.specs(stale)
+            fetched = await self.registry.ingest_view(stale)
             for station_id in stale:
                 self._specs[station_id] = (now, fetched.get(station_id, {}))
         return {s: self._specs[s][1] for s in station_ids}

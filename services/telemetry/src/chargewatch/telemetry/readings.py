@@ -44,7 +44,7 @@ def connector_key(station_id: str, evse_id: int, connector_id: int) -> str:
     return f"{station_id}|{evse_id}|{connector_id}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Reading:
     station_id: str
     tenant_id: str
@@ -62,59 +62,72 @@ class Reading:
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     sampled_values: int = 0
+    # Derived once (both are read several times per reading on the ingest path); filled in
+    # from the fields above when not given.
+    connector: str = ""
+    at_ms: int = -1
 
-    @property
-    def connector(self) -> str:
-        return connector_key(self.station_id, self.evse_id, self.connector_id)
-
-    @property
-    def at_ms(self) -> int:
-        return int(self.at.timestamp() * 1000)
+    def __post_init__(self) -> None:
+        if not self.connector:
+            self.connector = connector_key(self.station_id, self.evse_id, self.connector_id)
+        if self.at_ms < 0:
+            self.at_ms = int(self.at.timestamp() * 1000)
 
 
 _PHASE_FIELD = {POWER: "power_w", CURRENT: "current_a", VOLTAGE: "voltage_v"}
+_FIELD = {
+    ENERGY: "energy_wh",
+    POWER: "power_w",
+    CURRENT: "current_a",
+    VOLTAGE: "voltage_v",
+    SOC: "soc_percent",
+    TEMPERATURE: "temperature_c",
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def readings_from(envelope: events_pb2.EventEnvelope) -> list[Reading]:
-    """One reading per distinct sample timestamp (samples without one take the station time)."""
+    """One reading per distinct sample timestamp (samples without one take the station time).
+
+    This runs for every meter value the service stores, so it reads each protobuf field once.
+    """
     meter = envelope.meter_values
     default_stamp = envelope.station_time
-    by_time: dict[tuple[int, int], Reading] = {}
-    phased: dict[tuple[int, int], dict[str, list[float]]] = {}
+    station_id, tenant_id = envelope.station_id, envelope.tenant_id
+    evse_id, connector_id, transaction_id = meter.evse_id, meter.connector_id, meter.transaction_id
+    connector = connector_key(station_id, evse_id, connector_id)
+    gateway_flags = list(meter.quality_flags)
+    by_time: dict[int, Reading] = {}
+    phased: dict[int, dict[str, list[float]]] = {}
     for sample in meter.samples:
-        # Keyed by the raw (seconds, nanos): converting every sample's timestamp is the hot spot.
         stamp = sample.timestamp if sample.HasField("timestamp") else default_stamp
-        at = (stamp.seconds, stamp.nanos)
+        seconds, nanos = stamp.seconds, stamp.nanos
+        at = seconds * 1_000_000_000 + nanos
         reading = by_time.get(at)
         if reading is None:
             reading = by_time[at] = Reading(
-                envelope.station_id,
-                envelope.tenant_id,
-                meter.evse_id,
-                meter.connector_id,
-                datetime.fromtimestamp(stamp.seconds, UTC) + timedelta(microseconds=stamp.nanos // 1000),
-                meter.transaction_id,
-                flags=list(meter.quality_flags),
+                station_id,
+                tenant_id,
+                evse_id,
+                connector_id,
+                _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000),
+                transaction_id,
+                flags=gateway_flags.copy(),
+                connector=connector,
+                at_ms=seconds * 1000 + nanos // 1_000_000,
             )
-        value = sample.value * _SCALE.get(sample.unit, 1.0)
+        unit = sample.unit
+        value = sample.value * _SCALE[unit] if unit in _SCALE else sample.value
         measurand = sample.measurand or ENERGY  # OCPP's default measurand
         reading.sampled_values += 1
-        if sample.phase and measurand in _PHASE_FIELD:
-            reading.phases.setdefault(sample.phase, {})[_PHASE_FIELD[measurand]] = value
+        phase = sample.phase
+        if phase and measurand in _PHASE_FIELD:
+            reading.phases.setdefault(phase, {})[_PHASE_FIELD[measurand]] = value
             phased.setdefault(at, {}).setdefault(measurand, []).append(value)
             continue
-        if measurand == ENERGY:
-            reading.energy_wh = value
-        elif measurand == POWER:
-            reading.power_w = value
-        elif measurand == CURRENT:
-            reading.current_a = value
-        elif measurand == VOLTAGE:
-            reading.voltage_v = value
-        elif measurand == SOC:
-            reading.soc_percent = value
-        elif measurand == TEMPERATURE:
-            reading.temperature_c = value
+        name = _FIELD.get(measurand)
+        if name is not None:
+            setattr(reading, name, value)
     # Only per-phase values: total power is their sum, current the highest, voltage the mean.
     for at, values in phased.items():
         reading = by_time[at]
@@ -124,6 +137,8 @@ def readings_from(envelope: events_pb2.EventEnvelope) -> list[Reading]:
             reading.current_a = max(values[CURRENT])
         if reading.voltage_v is None and values.get(VOLTAGE):
             reading.voltage_v = sum(values[VOLTAGE]) / len(values[VOLTAGE])
+    if len(by_time) == 1:
+        return list(by_time.values())
     return [by_time[at] for at in sorted(by_time)]
 
 
@@ -161,15 +176,17 @@ class QualityChecker:
         self,
         reading: Reading,
         *,
-        station_time: datetime,
-        received_time: datetime,
+        station_ms: int,
+        received_ms: int,
         late: bool,
         max_power_w: float | None,
     ) -> list[str]:
-        """Flags for `reading` (also appended to `reading.flags`); updates the remembered reading."""
+        """Flags for `reading` (also appended to `reading.flags`); updates the remembered reading.
+
+        `station_ms` / `received_ms`: the event's station and receive timestamps (epoch ms)."""
         limits = self.limits
         raised: list[str] = []
-        if not late and abs((station_time - received_time).total_seconds()) > limits.clock_skew_seconds:
+        if not late and abs(station_ms - received_ms) > limits.clock_skew_seconds * 1000:
             raised.append(CLOCK_SKEW)
         ceiling = (max_power_w or limits.absolute_max_power_w) * (1 + limits.power_tolerance)
         impossible = reading.power_w is not None and reading.power_w > ceiling

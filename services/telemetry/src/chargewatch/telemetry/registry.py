@@ -1,8 +1,9 @@
 """The station registry and every connector's live state, in MongoDB.
 
 State is derived from event timestamps, never from arrival order: each write is conditional
-on the stored timestamp being older than the event's (ties broken by event id), so a
-redelivered or reordered event changes nothing it should not. Timestamps written with `$set`
+on the stored timestamp being older than the event's (ties broken by event id), or a `$max` of
+it, so a redelivered or reordered event changes nothing it should not. Status changes are also
+kept by connector and day for occupancy (see `occupancy`). Timestamps written with `$set`
 are epoch milliseconds and connectivity is a string: portable across MongoDB and the
 MongoDB-wire store used locally (which stores top-level `$set` datetimes as strings and
 booleans as integers; see tests/integration/telemetry/test_store_features.py).
@@ -22,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from chargewatch.mongo import Document, IndexSpec
+from chargewatch.telemetry import occupancy
 from chargewatch.v1 import events_pb2
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def indexes(status_history_days: int) -> list[IndexSpec]:
         IndexSpec(
             STATUS_HISTORY, [("received_time", 1)], name="ttl", expire_after_seconds=status_history_days * 86_400
         ),
+        *occupancy.indexes(status_history_days),
     ]
 
 
@@ -105,6 +108,7 @@ class StationRegistry:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.stations = db[STATIONS]
         self.history = db[STATUS_HISTORY]
+        self.occupancy = occupancy.StatusDays(db)
 
     # -- registration (from the partner API) ----------------------------------------------
     async def register(self, registration: Registration) -> Document:
@@ -190,11 +194,7 @@ class StationRegistry:
         if kind == "connection":
             await self._apply_connection(envelope, ms, event_id)
         elif kind == "heartbeat":
-            await self._conditional_set(
-                envelope,
-                {"$or": [{"last_heartbeat_ms": {"$exists": False}}, {"last_heartbeat_ms": {"$lt": ms}}]},
-                {"last_heartbeat_ms": ms},
-            )
+            await self._raise(envelope, "last_heartbeat_ms", ms)
         elif kind == "boot":
             boot = envelope.boot
             await self._conditional_set(
@@ -241,6 +241,10 @@ class StationRegistry:
                     "received_time": envelope.received_time.ToDatetime(UTC),
                 }
             )
+        if status.evse_id:  # connector 0 is the whole station: not a place to charge
+            await self.occupancy.record(
+                envelope.station_id, status.evse_id, status.connector_id, event_id, ms, int(status.status)
+            )
         connector: Document = {
             "evse_id": status.evse_id,
             "connector_id": status.connector_id,
@@ -285,35 +289,64 @@ class StationRegistry:
 
     async def touch(self, envelope: events_pb2.EventEnvelope, received_ms: int) -> None:
         """Record that the station was heard from at `received_ms` (only ever moves forward)."""
-        await self._conditional_set(
-            envelope,
-            {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": received_ms}}]},
-            {"last_seen_ms": received_ms},
-        )
+        await self._raise(envelope, "last_seen_ms", received_ms)
+
+    async def _raise(self, envelope: events_pb2.EventEnvelope, field: str, ms: int) -> None:
+        """Raise a timestamp field to `ms` if lower (`$max`: order-free, and filtered by `_id`
+        alone, which the local store answers from its index)."""
+        result = await self.stations.update_one({"_id": envelope.station_id}, {"$max": {field: ms}})
+        if result.matched_count == 0 and await self._ensure(envelope):
+            await self.stations.update_one({"_id": envelope.station_id}, {"$max": {field: ms}})
 
     async def touch_many(self, received_ms: Mapping[str, int]) -> None:
-        """`touch` for many known stations in one bulk write (unknown stations are skipped)."""
+        """`touch` for many known stations in one bulk write (unknown stations are skipped).
+
+        `$max` only ever raises the value, so concurrent and reordered writes agree, and the
+        filter is the `_id` alone (the local store answers only `_id` filters from an index)."""
         await self.stations.bulk_write(
-            [
-                UpdateOne(
-                    {
-                        "$and": [
-                            {"_id": station_id},
-                            {"$or": [{"last_seen_ms": {"$exists": False}}, {"last_seen_ms": {"$lt": ms}}]},
-                        ]
-                    },
-                    {"$set": {"last_seen_ms": ms}},
-                )
-                for station_id, ms in received_ms.items()
-            ],
+            [UpdateOne({"_id": station_id}, {"$max": {"last_seen_ms": ms}}) for station_id, ms in received_ms.items()],
             ordered=False,
         )
 
+    async def record_latest(self, latest: Mapping[str, Mapping[str, Any]]) -> None:
+        """Each connector's newest reading (fleet connector key -> stored reading values), kept
+        on its station as live state when newer than the one there.
+
+        Compared here rather than in the filter: the local store scans every station for a
+        filter on anything but `_id`. Two downsamplers racing could briefly keep the older of
+        two readings; the connector's next reading corrects it."""
+        by_station: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for connector, values in latest.items():
+            station_id, evse_id, connector_id = connector.split("|")
+            by_station.setdefault(station_id, {})[f"{evse_id}-{connector_id}"] = values
+        if not by_station:
+            return
+        known = {
+            d["_id"]: d.get("last_readings", {})
+            async for d in self.stations.find({"_id": {"$in": sorted(by_station)}}, {"last_readings": 1})
+        }
+        writes: list[UpdateOne] = []
+        for station_id, readings in by_station.items():
+            if station_id not in known:
+                continue  # never registered nor heard from otherwise: nothing to attach it to
+            fields: Document = {}
+            for key, values in readings.items():
+                current = known[station_id].get(key)
+                if current is None or values["t"] > current["t"]:
+                    fields[f"last_readings.{key}"] = {k: values[k] for k in ("t", "e", "p") if k in values}
+            if fields:
+                writes.append(UpdateOne({"_id": station_id}, {"$set": fields}))
+        if writes:
+            await self.stations.bulk_write(writes, ordered=False)
+
     # -- queries --------------------------------------------------------------------------
-    async def specs(self, station_ids: Sequence[str]) -> dict[str, Document]:
-        """station id -> its declared connector specs (by "evse-connector")."""
-        cursor = self.stations.find({"_id": {"$in": list(station_ids)}}, {"connector_specs": 1})
-        return {d["_id"]: d.get("connector_specs", {}) async for d in cursor}
+    async def ingest_view(self, station_ids: Sequence[str]) -> dict[str, Document]:
+        """station id -> its declared connector specs and last readings (by "evse-connector")."""
+        cursor = self.stations.find({"_id": {"$in": list(station_ids)}}, {"connector_specs": 1, "last_readings": 1})
+        return {
+            d["_id"]: {"connector_specs": d.get("connector_specs", {}), "last_readings": d.get("last_readings", {})}
+            async for d in cursor
+        }
 
     async def scoped(self, tenant_id: str | None, site_id: str | None, station_id: str | None) -> list[Document]:
         """Registered stations of a tenant (None: all), optionally one site or one station."""

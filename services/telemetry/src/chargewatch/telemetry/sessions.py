@@ -1,12 +1,13 @@
 """Charging sessions and authorization decisions in MongoDB.
 
-Every transaction event is kept (`transaction_events`, `_id` = event id), and a session is
-recomputed from all of its events and meter readings whenever an event arrives (and whenever
-the downsampler rolls up readings of it): `summarize` is a pure function of those sets, so
-redelivery (a refused duplicate) and reordering (the same sets, sorted by station time) give
-the same session. Timestamps written with
-`$set` are epoch milliseconds and the open/ended state a string, which both MongoDB and the
-local MongoDB-wire store read back as written (see test_store_features).
+A session is one document, `_id` = "<station>|<transaction id>", that keeps every transaction
+event of the session under `ev.<event id>` and the summary beside them. It is recomputed from
+all of its events and its meter readings whenever an event arrives (and whenever the downsampler
+folds readings of it): `summarize` is a pure function of those sets, so redelivery (the same
+field set again) and reordering (the same sets, sorted by station time) give the same session.
+Sessions and readings are fetched by `_id` (the local store indexes nothing else). Timestamps
+written with `$set` are epoch milliseconds and the open/ended state a string, which both MongoDB
+and the local MongoDB-wire store read back as written (see test_store_features).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
@@ -24,10 +25,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from chargewatch.mongo import Document, IndexSpec
-from chargewatch.telemetry.meters import DUPLICATE_KEY, METER_VALUES, SESSIONS, to_ms
+from chargewatch.telemetry.keys import field_key, find_by_ids
+from chargewatch.telemetry.meters import DUPLICATE_KEY, SESSIONS, MeterStore, raw_ids
 from chargewatch.v1 import events_pb2
 
-TRANSACTION_EVENTS = "transaction_events"
 AUTHORIZATIONS = "authorizations"
 OPEN, ENDED = "open", "ended"
 STARTED = events_pb2.TransactionEvent.KIND_STARTED
@@ -52,11 +53,14 @@ FAILED_STOP_REASONS = frozenset(
     }
 )
 CHARGING_STATE = "Charging"
+# Readings are looked for this long around a session's events (station clocks and MeterValues
+# sent a little before the start or after the stop), and over at most `MAX_READING_SPAN`.
+READING_MARGIN_MS = 15 * 60_000
+MAX_READING_SPAN_MS = 7 * 86_400_000
 
 
 def indexes(raw_days: int) -> list[IndexSpec]:
     return [
-        IndexSpec(TRANSACTION_EVENTS, [("session", 1), ("t_ms", 1)], name="by_session"),
         IndexSpec(SESSIONS, [("station_id", 1), ("started_ms", -1)], name="by_station_start"),
         IndexSpec(SESSIONS, [("tenant_id", 1), ("started_ms", -1)], name="by_tenant_start"),
         IndexSpec(AUTHORIZATIONS, [("station_id", 1), ("t_ms", 1)], name="by_station_time"),
@@ -91,12 +95,12 @@ def transaction_document(envelope: events_pb2.EventEnvelope) -> Document:
         "seq_no": tx.seq_no,
         "charging_state": tx.charging_state,
         "t_ms": _ms(envelope),
-        "t": envelope.station_time.ToDatetime(UTC),
     }
 
 
 def summarize(events: Iterable[Mapping[str, Any]], readings: Iterable[Mapping[str, Any]] = ()) -> Document:
-    """A session from its transaction events and its meter readings, in any order (pure).
+    """A session from its transaction events and its meter readings (stored form, see
+    `meters.reading_values`), in any order (pure).
 
     Energy is the register at the end minus the register at the start, to the Wh; an open
     session counts up to the highest register seen. Charging ended at the first non-charging
@@ -108,8 +112,9 @@ def summarize(events: Iterable[Mapping[str, Any]], readings: Iterable[Mapping[st
     ordered = sorted(unique.values(), key=lambda e: (e["t_ms"], e.get("seq_no", 0), e["_id"]))
     if not ordered:
         raise ValueError("a session needs at least one event")
+    readings = list(readings)
     meter = sorted(
-        {(to_ms(r["t"]), r["energy_wh"]) for r in readings if r.get("energy_wh") is not None}
+        {(r["t"], r["e"]) for r in readings if r.get("e") is not None}
         | {(e["t_ms"], e["meter_wh"]) for e in ordered if e.get("meter_wh")}
     )
     first = ordered[0]
@@ -137,7 +142,7 @@ def summarize(events: Iterable[Mapping[str, Any]], readings: Iterable[Mapping[st
         "state": ENDED if ended is not None else OPEN,
         "stop_reason": ended.get("stop_reason", "") if ended is not None else "",
         "events": len(ordered),
-        "peak_power_w": max((r["power_w"] for r in readings if r.get("power_w") is not None), default=0.0),
+        "peak_power_w": max((r["p"] for r in readings if r.get("p") is not None), default=0.0),
     }
     charging_ended_ms = _charging_ended_ms(ordered, meter)
     summary["charging_ended_ms"] = charging_ended_ms
@@ -201,38 +206,83 @@ class SessionQuery:
     limit: int = 50
 
 
+def session_connector(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The fleet connector key of a session from its events (None while no event names the EVSE)."""
+    evse_id = next((e["evse_id"] for e in events if e.get("evse_id")), 0)
+    if not evse_id:
+        return None
+    connector_id = next((e["connector_id"] for e in events if e.get("connector_id")), 1)
+    return f"{events[0]['station_id']}|{evse_id}|{connector_id}"
+
+
+def reading_window(events: Sequence[Mapping[str, Any]], now_ms: int) -> tuple[int, int]:
+    """[start, end) in which a session's readings are looked for."""
+    times = [e["t_ms"] for e in events]
+    ended = any(e["kind"] == ENDED_KIND for e in events)
+    end = max(times) if ended else max(max(times), now_ms)
+    start = max(min(times), end - MAX_READING_SPAN_MS)
+    return start - READING_MARGIN_MS, end + READING_MARGIN_MS
+
+
 class SessionStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.events = db[TRANSACTION_EVENTS]
         self.sessions = db[SESSIONS]
         self.authorizations = db[AUTHORIZATIONS]
-        self.readings = db[METER_VALUES]
+        self.meters = MeterStore(db)
 
     async def record(self, envelopes: Sequence[events_pb2.EventEnvelope]) -> list[str]:
-        """Keep the transaction events (duplicates skipped), recompute their sessions; returns the keys."""
+        """Keep the transaction events on their sessions, recompute those; returns the keys."""
         documents = [transaction_document(e) for e in envelopes if e.transaction.transaction_id]
         if not documents:
             return []
-        await _insert_new(self.events, documents)
+        writes: list[UpdateOne] = []
+        for document in documents:
+            event = {k: v for k, v in document.items() if k not in ("_id", "session")}
+            field = f"ev.{field_key(document['_id'])}"
+            writes.append(UpdateOne({"_id": document["session"]}, {"$set": {field: event}}, upsert=True))
+        await self.sessions.bulk_write(writes, ordered=False)
         keys = sorted({d["session"] for d in documents})
         await self.recompute(keys)
         return keys
 
-    async def recompute(self, keys: Sequence[str]) -> None:
-        """Rebuild sessions from every event and meter reading they have (idempotent, order-free)."""
+    async def recompute(self, keys: Sequence[str] | Mapping[str, str], now_ms: int | None = None) -> None:
+        """Rebuild sessions from every event and meter reading they have (idempotent, order-free).
+
+        `keys` may map each session to the connector its readings came from (the downsampler
+        knows it before an OCPP 2.0.1 event names the EVSE)."""
         if not keys:
             return
-        by_session: dict[str, list[Document]] = {}
-        async for event in self.events.find({"session": {"$in": list(keys)}}):
-            by_session.setdefault(event["session"], []).append(event)
+        hints: Mapping[str, str] = keys if isinstance(keys, Mapping) else {}
+        found = await find_by_ids(self.sessions, sorted(keys))
+        now = now_ms if now_ms is not None else int(datetime.now(UTC).timestamp() * 1000)
+        plans: list[tuple[str, list[Document], str | None, int, int]] = []
+        buckets: set[str] = set()
+        for key, document in found.items():
+            events = [{"_id": k, **v} for k, v in document.get("ev", {}).items()]
+            if not events:
+                continue
+            connector = hints.get(key) or session_connector(events)
+            start, end = reading_window(events, now)
+            if connector is not None:
+                buckets.update(raw_ids(connector, start, end))
+            plans.append((key, events, connector, start, end))
+        stored = await find_by_ids(self.meters.raw, sorted(buckets))
         writes: list[UpdateOne] = []
-        for key, events in by_session.items():
-            readings = self.readings.find(
-                {"transaction_id": events[0]["transaction_id"], "station_id": events[0]["station_id"]},
-                {"t": 1, "energy_wh": 1, "power_w": 1},
-            )
-            summary = summarize(events, [r async for r in readings])
-            writes.append(UpdateOne({"_id": key}, {"$set": summary}, upsert=True))
+        for key, events, connector, start, end in plans:
+            readings: list[Document] = []
+            if connector is not None:
+                transaction = events[0]["transaction_id"]
+                for bucket in raw_ids(connector, start, end):
+                    readings += [
+                        values
+                        for values in stored.get(bucket, {}).get("r", {}).values()
+                        if values.get("x") == transaction and start <= values["t"] < end
+                    ]
+            summary = summarize(events, readings)
+            if connector is not None and not summary["evse_id"]:
+                _, evse_id, connector_id = connector.split("|")
+                summary["evse_id"], summary["connector_id"] = int(evse_id), int(connector_id)
+            writes.append(UpdateOne({"_id": key}, {"$set": summary}))
         if writes:
             await self.sessions.bulk_write(writes, ordered=False)
 
