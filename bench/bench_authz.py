@@ -1,8 +1,12 @@
 """Authorize over real gRPC: cached and uncached token decisions against a bare echo servicer.
 
 authz runs in its own process (real Redis, the MongoDB-wire store and the dev IdP, decisions
-published to the authorization stream); the client drives it from this process. Measured:
-- cached: p99 latency at a paced 2,000 decisions/s, and closed-loop throughput (32 in flight);
+published to the authorization stream, the service's default one-second local token cache);
+the client drives it from this process. On a machine with two cores or more, the authz process
+is pinned to one core and the client and Redis to another. Measured:
+- cached: p99 latency at a paced 2,000 decisions/s over 2,500 cards (each seen every 1.25 s, so
+  answered from the Redis cache, not the one-second local layer), and closed-loop throughput
+  (32 in flight);
 - uncached: first sight of user-linked tokens (MongoDB record + a Keycloak admin call), p99 and rate.
 Baseline, same run, same server setup: a servicer whose Authorize answers a constant at once.
 """
@@ -10,7 +14,9 @@ Baseline, same run, same server setup: a servicer whose Authorize answers a cons
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
+import os
 import statistics
 import tempfile
 import time
@@ -26,7 +32,31 @@ PACED_RATE = 2000
 PACED_SECONDS = 4
 CLOSED_CALLS = 6000
 UNCACHED_TOKENS = 300
+# Cards cycled through at the paced rate: each comes back every 1.25 s, after the one-second local
+# layer forgot it, so the figures are those of the Redis-cached path, as for a real fleet's cards.
+CACHED_TOKENS = 2_500
 STATION = "CP-BENCH"
+# The service's default (CW_AUTHZ_LOCAL_TOKEN_CACHE_SECONDS).
+LOCAL_CACHE_SECONDS = 1.0
+
+
+def _cores() -> tuple[int | None, int | None]:
+    """(server core, client core), or no pinning on a single-core machine."""
+    available = sorted(os.sched_getaffinity(0))
+    return (available[0], available[1]) if len(available) >= 2 else (None, None)
+
+
+SERVER_CPU, CLIENT_CPU = _cores()
+
+
+def _pin(pid: int, cpu: int | set[int] | None) -> None:
+    """Pin every thread of a process (gRPC starts its own before we see them)."""
+    if cpu is None:
+        return
+    cpus = {cpu} if isinstance(cpu, int) else cpu
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(int(task.name), cpus)
 
 
 def _serve(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) -> None:
@@ -34,8 +64,6 @@ def _serve(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) ->
 
 
 async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) -> None:
-    import redis.asyncio as aioredis
-
     from chargewatch.auth import AccessTokenValidator
     from chargewatch.authz import credentials, policies, tokens
     from chargewatch.authz.authorizer import Authorizer, DecisionPublisher, StationDirectory
@@ -46,6 +74,7 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
     from chargewatch.authz.sessions import SessionTracker
     from chargewatch.mongo import create_mongo_client
     from chargewatch.rpc import GrpcServer
+    from chargewatch.service.redis_client import redis_client
     from chargewatch.streams import EventPublisher
     from chargewatch.v1 import authz_pb2, authz_pb2_grpc, events_pb2
 
@@ -59,15 +88,14 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
     else:
         mongo = create_mongo_client(urls["mongo"], app_name="bench")
         db = mongo["bench_authz"]
-        redis = aioredis.Redis(
-            connection_pool=aioredis.BlockingConnectionPool.from_url(urls["redis"], max_connections=64, timeout=2)
-        )
+        # As the service's __main__ builds it.
+        redis = redis_client(urls["redis"], max_connections=64, timeout_seconds=1.0)
         store = credentials.StationCredentialStore(db[credentials.COLLECTION])
         directory = KeycloakDirectory(urls["keycloak"], "chargewatch", "chargewatch-services", urls["secret"])
         blocks = BlockStore(db)
         authorizer = Authorizer(
             tokens=tokens.TokenStore(db[tokens.COLLECTION]),
-            cache=TokenCache(redis, keep_seconds=3600, unknown_seconds=5),
+            cache=TokenCache(redis, keep_seconds=3600, unknown_seconds=5, local_seconds=LOCAL_CACHE_SECONDS),
             directory=directory,
             stations=StationDirectory(store),
             policies=policies.PolicyStore(db[policies.COLLECTION]),
@@ -91,15 +119,26 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
 
 
 def _p99(latencies: list[float]) -> float:
-    return statistics.quantiles(latencies, n=100)[98] * 1000
+    """The 99th percentile in microseconds."""
+    return statistics.quantiles(latencies, n=100)[98] * 1_000_000
 
 
-async def _paced(stub: Any, request_for: Any, rate: int, seconds: int) -> list[float]:
+FAILED_CALLS: dict[str, int] = {}
+
+
+async def _paced(stub: Any, request_for: Any, rate: int, seconds: int, kind: str) -> list[float]:
+    """Calls sent on a fixed schedule, however late the answers; a failed call (the server fell
+    behind past the 2 s deadline) counts at the time it took, and is counted in FAILED_CALLS."""
+    import grpc
+
     latencies: list[float] = []
 
     async def one(index: int) -> None:
         started = time.perf_counter()
-        await stub.Authorize(request_for(index), timeout=2.0)
+        try:
+            await stub.Authorize(request_for(index), timeout=2.0)
+        except grpc.aio.AioRpcError:
+            FAILED_CALLS[kind] = FAILED_CALLS.get(kind, 0) + 1
         latencies.append(time.perf_counter() - started)
 
     tasks = []
@@ -138,15 +177,18 @@ async def _measure(kind: str, urls: dict[str, str], cards: list[str], fresh: lis
     process.start()
     results: dict[str, list[float]] = {"p99": [], "rate": [], "uncached_p99": [], "uncached_rate": []}
     try:
-        channel = client_channel(f"127.0.0.1:{ports.get(timeout=60)}")
+        port = ports.get(timeout=60)
+        assert process.pid is not None
+        _pin(process.pid, SERVER_CPU)
+        channel = client_channel(f"127.0.0.1:{port}")
         stub = authz_pb2_grpc.AuthzStub(channel)
 
         def cached(index: int) -> Any:
             return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
 
-        await _closed(stub, cached, 500, 8)  # warm-up: every card cached
+        await _closed(stub, cached, len(cards), 16)  # warm-up: every card cached in Redis
         for run in range(RUNS):
-            results["p99"].append(_p99(await _paced(stub, cached, PACED_RATE, PACED_SECONDS)))
+            results["p99"].append(_p99(await _paced(stub, cached, PACED_RATE, PACED_SECONDS, kind)))
             rate, _ = await _closed(stub, cached, CLOSED_CALLS, 32)
             results["rate"].append(rate)
             batch = fresh[run]
@@ -185,7 +227,7 @@ async def _prepare(urls: dict[str, str]) -> tuple[list[str], list[list[str]]]:
         )
     )
     store = tokens.TokenStore(db[tokens.COLLECTION])
-    cards = [uuid.uuid4().hex[:14].upper() for _ in range(200)]
+    cards = [uuid.uuid4().hex[:14].upper() for _ in range(CACHED_TOKENS)]
     fresh = [[uuid.uuid4().hex[:14].upper() for _ in range(UNCACHED_TOKENS)] for _ in range(RUNS)]
     driver = admin.create_user(
         {"username": "bench-driver", "enabled": True, "attributes": {"tenant_id": ["partner-a"]}}
@@ -204,7 +246,11 @@ def run() -> str:
     from chargewatch.devstack.processes import start_identity_provider, start_mongo_store, start_redis
 
     base = Path(tempfile.mkdtemp(prefix="bench-authz-"))
+    everywhere = os.sched_getaffinity(0)
     redis = start_redis(log_dir=base)
+    _pin(redis.pid, CLIENT_CPU)
+    # This process is the client; `make bench` runs the next benchmark in it, so it is unpinned after.
+    _pin(os.getpid(), CLIENT_CPU)
     mongo = start_mongo_store(log_dir=base, data_dir=base / "data")
     idp = start_identity_provider(log_dir=base)
     try:
@@ -220,15 +266,16 @@ def run() -> str:
     finally:
         for process in (idp, mongo, redis):
             process.stop()
+        _pin(os.getpid(), everywhere)
     measurements = [
         Measurement(
-            f"cached decision p99 at {PACED_RATE:,}/s paced (ms)",
-            "ms",
+            f"cached decision p99 at {PACED_RATE:,}/s paced (us)",
+            "us",
             ours["p99"],
             "bare echo servicer",
             echo["p99"],
             higher_is_better=False,
-            target="< 2 ms",
+            target="< 2,000 us (2 ms)",
         ),
         Measurement(
             "cached decisions/s, 32 in flight", "decisions/s", ours["rate"], "bare echo servicer", echo["rate"]
@@ -241,8 +288,8 @@ def run() -> str:
             echo["uncached_rate"],
         ),
         Measurement(
-            "uncached decision p99 (ms)",
-            "ms",
+            "uncached decision p99 (us)",
+            "us",
             ours["uncached_p99"],
             "bare echo servicer",
             echo["uncached_p99"],
@@ -250,7 +297,8 @@ def run() -> str:
         ),
     ]
     section = write_section(TITLE, __doc__ or "", measurements)
-    section = section.replace(" ms |", " ms |")
+    failed = ", ".join(f"{kind} {count}" for kind, count in sorted(FAILED_CALLS.items())) or "none"
+    section += f"Paced calls that failed (deadline 2 s; counted at the time they took): {failed}.\n"
     record(TITLE, section)
     return section
 

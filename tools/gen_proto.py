@@ -54,11 +54,19 @@ def main() -> int:
     opts = parser.parse_args()
     out: Path = opts.out.resolve()
     if not opts.check:
+        # Generate beside the target, then swap: a failing protoc (a name clash, a syntax error)
+        # leaves the committed code in place instead of an empty package every import needs.
         target = out / PACKAGE_DIR
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        generate(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            fresh = Path(tmp)
+            (fresh / PACKAGE_DIR).mkdir(parents=True)
+            generate(fresh)
+            retired = target.with_name(f".{target.name}.old")
+            if target.exists():
+                target.rename(retired)
+            (fresh / PACKAGE_DIR).rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)

@@ -113,7 +113,8 @@ class Harness:
                 tenant_id=tenant,
                 site_id=site,
                 security_profile=common_pb2.SECURITY_PROFILE_1_BASIC,
-            )
+            ),
+            metadata=await self.as_user("operator"),
         )
         return reply.password
 

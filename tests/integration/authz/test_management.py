@@ -235,11 +235,12 @@ def self_signed(station: str, days: int = 30) -> tuple[str, str]:
 
 
 async def test_client_certificate_registry(authz: Harness) -> None:
+    operator = await authz.as_user("operator")
     await authz.stub.RegisterStation(
-        authz_pb2.RegisterStationRequest(station_id="CP-T1", tenant_id="partner-a", security_profile=P3)
+        authz_pb2.RegisterStationRequest(station_id="CP-T1", tenant_id="partner-a", security_profile=P3),
+        metadata=operator,
     )
     pem, fingerprint = self_signed("CP-T1")
-    operator = await authz.as_user("operator")
     registered = await authz.stub.RegisterClientCertificate(
         authz_pb2.RegisterClientCertificateRequest(station_id="CP-T1", certificate_pem=pem), metadata=operator
     )

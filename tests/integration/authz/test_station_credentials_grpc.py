@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 
 from chargewatch.auth import AccessTokenValidator
@@ -24,13 +26,34 @@ P1, P2, P3 = (
 )
 
 
+@dataclass
+class Registry:
+    """The Authz stub, its credential collection, and an operator's call metadata."""
+
+    stub: Any
+    collection: Any
+    operator: tuple[tuple[str, str]]
+
+    async def register(self, request: authz_pb2.RegisterStationRequest) -> Any:
+        return await self.stub.RegisterStation(request, metadata=self.operator)
+
+
+async def bearer(keycloak_url: str, user: str) -> tuple[tuple[str, str]]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        reply = await http.post(
+            f"{keycloak_url}/realms/chargewatch/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "chargewatch-cli", "username": user, "password": user},
+        )
+        reply.raise_for_status()
+    return (("authorization", f"Bearer {reply.json()['access_token']}"),)
+
+
 @pytest.fixture
-async def authz(mongo_url: str) -> AsyncIterator[tuple[Any, Any]]:
+async def authz(mongo_url: str, keycloak_url: str) -> AsyncIterator[Registry]:
     mongo = create_mongo_client(mongo_url, app_name="authz-test")
     name = f"authz_{random.randrange(1 << 30)}"
     collection = mongo[name][COLLECTION]
-    # No token is validated in these tests; the validator is never asked.
-    validator = AccessTokenValidator("http://127.0.0.1:9/realms/none", "chargewatch-partner-api")
+    validator = AccessTokenValidator(f"{keycloak_url}/realms/chargewatch", "chargewatch-partner-api")
     server = GrpcServer("127.0.0.1", 0)
     server.add_service(
         authz_pb2_grpc.add_AuthzServicer_to_server,
@@ -39,7 +62,7 @@ async def authz(mongo_url: str) -> AsyncIterator[tuple[Any, Any]]:
     )
     await server.start()
     channel = client_channel(f"127.0.0.1:{server.port}")
-    yield authz_pb2_grpc.AuthzStub(channel), collection
+    yield Registry(authz_pb2_grpc.AuthzStub(channel), collection, await bearer(keycloak_url, "operator"))
     await channel.close(None)
     await server.stop(0)
     await mongo.drop_database(name)
@@ -52,9 +75,9 @@ async def authenticate(stub: Any, station: str, password: str, profile: int = P1
     )
 
 
-async def test_register_then_authenticate(authz: tuple[Any, Any]) -> None:
-    stub, collection = authz
-    reply = await stub.RegisterStation(
+async def test_register_then_authenticate(authz: Registry) -> None:
+    stub, collection = authz.stub, authz.collection
+    reply = await authz.register(
         authz_pb2.RegisterStationRequest(station_id="CP-1", tenant_id="partner-a", site_id="s1", security_profile=P1)
     )
     assert 16 <= len(reply.password) <= 40
@@ -69,34 +92,33 @@ async def test_register_then_authenticate(authz: tuple[Any, Any]) -> None:
     assert stored["password_hash"].startswith("$argon2id$")
 
 
-async def test_refused_outcomes_carry_no_tenant(authz: tuple[Any, Any]) -> None:
-    stub, _ = authz
-    await stub.RegisterStation(
+async def test_refused_outcomes_carry_no_tenant(authz: Registry) -> None:
+    stub = authz.stub
+    await authz.register(
         authz_pb2.RegisterStationRequest(station_id="CP-2", tenant_id="partner-b", security_profile=P1)
     )
     refused = await authenticate(stub, "CP-2", "wrong-password-123456")
     assert refused.tenant_id == ""
 
 
-async def test_a_station_cannot_connect_below_its_profile(authz: tuple[Any, Any]) -> None:
-    stub, _ = authz
-    reply = await stub.RegisterStation(
+async def test_a_station_cannot_connect_below_its_profile(authz: Registry) -> None:
+    stub = authz.stub
+    reply = await authz.register(
         authz_pb2.RegisterStationRequest(station_id="CP-TLS", tenant_id="partner-a", security_profile=P2)
     )
     assert (await authenticate(stub, "CP-TLS", reply.password, P1)).outcome == OUTCOME.OUTCOME_PROFILE_TOO_LOW
     assert (await authenticate(stub, "CP-TLS", reply.password, P2)).outcome == OUTCOME.OUTCOME_ACCEPTED
-    mtls = await stub.RegisterStation(
+    mtls = await authz.register(
         authz_pb2.RegisterStationRequest(station_id="CP-MTLS", tenant_id="partner-a", security_profile=P3)
     )
     assert mtls.password == ""
 
 
-async def test_registering_twice_and_invalid_input(authz: tuple[Any, Any]) -> None:
-    stub, _ = authz
+async def test_registering_twice_and_invalid_input(authz: Registry) -> None:
     request = authz_pb2.RegisterStationRequest(station_id="CP-3", tenant_id="partner-a", security_profile=P1)
-    await stub.RegisterStation(request)
+    await authz.register(request)
     with pytest.raises(grpc.aio.AioRpcError) as again:
-        await stub.RegisterStation(request)
+        await authz.register(request)
     assert again.value.code() is grpc.StatusCode.ALREADY_EXISTS
     for bad in (
         authz_pb2.RegisterStationRequest(station_id="bad id", tenant_id="partner-a", security_profile=P1),
@@ -104,5 +126,17 @@ async def test_registering_twice_and_invalid_input(authz: tuple[Any, Any]) -> No
         authz_pb2.RegisterStationRequest(station_id="CP-4", tenant_id="partner-a"),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
-            await stub.RegisterStation(bad)
+            await authz.register(bad)
         assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_registering_needs_an_operator(authz: Registry, keycloak_url: str) -> None:
+    request = authz_pb2.RegisterStationRequest(station_id="CP-5", tenant_id="partner-a", security_profile=P1)
+    with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+        await authz.stub.RegisterStation(request)
+    assert anonymous.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.aio.AioRpcError) as partner:
+        await authz.stub.RegisterStation(request, metadata=await bearer(keycloak_url, "partner-a"))
+    assert partner.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert await authz.collection.find_one({"_id": "CP-5"}) is None  # nothing was minted
+    assert (await authz.register(request)).password

@@ -143,4 +143,6 @@ async def test_authz_too_slow_answers_503(gateway: Gateway) -> None:
     gateway.authz.delay = 1.0
     refused = await refused_status(f"{gateway.url}/CP-SLOW-1", basic("CP-SLOW-1", password))
     assert refused.response.status_code == 503
+    # The station is told when to come back: 1-5 s, jittered so a refused fleet spreads out.
+    assert 1 <= int(refused.response.headers["Retry-After"]) <= 5
     assert not [e for e in await gateway.events(StreamFamily.SECURITY) if e.station_id == "CP-SLOW-1"]

@@ -1,6 +1,23 @@
+import asyncio
+import time
+
 import pytest
 
-from chargewatch.authz.credentials import Outcome, Profile, check_connection, generate_password, hash_password
+from chargewatch.authz.credentials import (
+    ConnectionCheck,
+    DeadlinePassed,
+    HashingBusy,
+    Outcome,
+    PasswordHashing,
+    Profile,
+    VerifiedPasswords,
+    check_connection,
+    check_connection_detail,
+    generate_password,
+    hash_password,
+    remembered_connection_check,
+    verify_password,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +95,125 @@ def test_profile_three_needs_a_registered_certificate() -> None:
     assert check_connection(record, password="", connection_profile=Profile.TLS_BASIC, certificate_sha256="") is (
         Outcome.PROFILE_TOO_LOW
     )
+
+
+class CountingHasher:
+    """Counts the argon2 verifications the real hasher performs."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+        self.calls = 0
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.calls += 1
+        return bool(self.real.verify(password_hash, password))  # type: ignore[attr-defined]
+
+    def hash(self, password: str) -> str:
+        return str(self.real.hash(password))  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
+    from chargewatch.authz import credentials
+
+    hasher = CountingHasher(credentials._hasher)
+    monkeypatch.setattr(credentials, "_hasher", hasher)
+    return hasher
+
+
+def test_a_verified_password_is_recognised_again_without_argon2(
+    record: dict[str, object], password: str, counting: CountingHasher
+) -> None:
+    verified = VerifiedPasswords()
+
+    def check(candidate: str, stored: dict[str, object] = record) -> Outcome:
+        return check_connection_detail(
+            stored, password=candidate, connection_profile=Profile.TLS_BASIC, certificate_sha256="", verified=verified
+        ).outcome
+
+    assert check(password) is Outcome.ACCEPTED
+    assert counting.calls == 1
+    for _ in range(5):
+        assert check(password) is Outcome.ACCEPTED
+    assert counting.calls == 1  # every reconnect after the first is answered from the cache
+    # A wrong password is never cached: each attempt pays argon2 again (current hash only, no previous).
+    assert check("x" * 32) is Outcome.BAD_CREDENTIALS
+    assert check("x" * 32) is Outcome.BAD_CREDENTIALS
+    assert counting.calls == 3
+    # After a rotation the stored hash differs: the old password is not matched from the cache.
+    rotated = {**record, "password_hash": hash_password(generate_password()), "previous_password_hash": None}
+    assert check(password, rotated) is Outcome.BAD_CREDENTIALS
+    assert counting.calls == 4
+
+
+def test_verified_passwords_hold_no_password_expire_and_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargewatch.authz import credentials
+
+    verified = VerifiedPasswords(capacity=2, ttl_seconds=10)
+    verified.remember("$argon2id$a", "pw-a")
+    verified.remember("$argon2id$b", "pw-b")
+    verified.remember("$argon2id$c", "pw-c")
+    assert len(verified) == 2
+    assert not verified.known("$argon2id$a", "pw-a")  # the oldest went first
+    assert verified.known("$argon2id$c", "pw-c") and not verified.known("$argon2id$c", "pw-b")
+    # Only keyed digests are kept: no password or hash text in memory.
+    assert all(b"pw-" not in digest and b"argon2" not in digest for digest in verified._entries)
+    # A second process (another key) recognises nothing.
+    assert not VerifiedPasswords().known("$argon2id$c", "pw-c")
+    now = time.monotonic()
+    monkeypatch.setattr(credentials.time, "monotonic", lambda: now + 11)
+    assert not verified.known("$argon2id$c", "pw-c")
+    with pytest.raises(ValueError, match="must be positive"):
+        VerifiedPasswords(capacity=0)
+
+
+def test_remembered_check_decides_without_argon2_only_what_it_can(
+    record: dict[str, object], password: str, counting: CountingHasher
+) -> None:
+    verified = VerifiedPasswords()
+    basic = Profile.TLS_BASIC
+    assert remembered_connection_check(None, password=password, connection_profile=basic, verified=verified) == (
+        ConnectionCheck(Outcome.UNKNOWN_STATION)
+    )
+    too_low = remembered_connection_check(
+        record, password=password, connection_profile=Profile.BASIC, verified=verified
+    )
+    assert too_low == ConnectionCheck(Outcome.PROFILE_TOO_LOW)
+    # Not remembered yet: the slow path must decide (and then remembers it).
+    assert remembered_connection_check(record, password=password, connection_profile=basic, verified=verified) is None
+    assert verify_password(str(record["password_hash"]), password, verified)
+    assert remembered_connection_check(record, password=password, connection_profile=basic, verified=verified) == (
+        ConnectionCheck(Outcome.ACCEPTED)
+    )
+    # A wrong password is never decided here: it always pays argon2.
+    assert remembered_connection_check(record, password="z" * 32, connection_profile=basic, verified=verified) is None
+    assert counting.calls == 1
+
+
+async def test_hashing_refuses_what_it_cannot_finish_in_time_and_skips_abandoned_work() -> None:
+    hashing = PasswordHashing(threads=1)
+    ran: list[str] = []
+
+    def work(name: str, seconds: float = 0.0) -> str:
+        time.sleep(seconds)
+        ran.append(name)
+        return name
+
+    assert await hashing.run(None, work, "free") == "free"
+    assert await hashing.run(time.monotonic() + 5, work, "in time") == "in time"
+    # Admitted (the queue looked short), but the caller's deadline passed while it waited behind
+    # a slow check: skipped unstarted.
+    hashing.seconds_per_check = 0.01
+    slow = asyncio.create_task(hashing.run(None, work, "slow", 0.4))
+    await asyncio.sleep(0.05)
+    with pytest.raises(DeadlinePassed):
+        await hashing.run(time.monotonic() + 0.2, work, "abandoned")
+    assert await slow == "slow"
+    assert hashing.seconds_per_check > 0.05  # the average followed the slow check
+    # Now the queue ahead outlasts a short deadline: refused at once, never queued.
+    slower = asyncio.create_task(hashing.run(None, work, "slower", 0.2))
+    await asyncio.sleep(0.05)
+    with pytest.raises(HashingBusy):
+        await hashing.run(time.monotonic() + 0.1, work, "refused")
+    assert await slower == "slower"
+    assert ran == ["free", "in time", "slow", "slower"]

@@ -146,3 +146,29 @@ def test_the_registry_keeps_one_session_per_station() -> None:
     assert registry.remove(new)
     assert registry.get("CP-1") is None
     assert len(registry) == 0
+
+
+async def test_message_counts_reach_the_counter_within_a_second_in_one_add_per_series() -> None:
+    import asyncio
+
+    from chargewatch.ocpp_gateway.instruments import TALLY_FLUSH_SECONDS, MessageTally
+
+    added: list[tuple[int, dict[str, str]]] = []
+
+    class Recording:
+        def add(self, amount: int, attributes: dict[str, str]) -> None:
+            added.append((amount, attributes))
+
+    tally = MessageTally(Recording())  # type: ignore[arg-type]
+    for _ in range(1000):
+        tally.count("1.6", "MeterValues", "answered")
+    tally.count("2.0.1", "Heartbeat", "answered")
+    assert added == []  # nothing per message
+    await asyncio.sleep(TALLY_FLUSH_SECONDS + 0.2)
+    assert sorted(added, key=lambda a: a[0]) == [
+        (1, {"version": "2.0.1", "action": "Heartbeat", "outcome": "answered"}),
+        (1000, {"version": "1.6", "action": "MeterValues", "outcome": "answered"}),
+    ]
+    tally.count("1.6", "MeterValues", "answered")
+    await asyncio.sleep(TALLY_FLUSH_SECONDS + 0.2)
+    assert added[-1] == (1, {"version": "1.6", "action": "MeterValues", "outcome": "answered"})

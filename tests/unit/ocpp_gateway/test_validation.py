@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import fastjsonschema
+import orjson
 import pytest
 
 from chargewatch.ocpp_gateway.protocol import ErrorKind, OcppError, OcppVersion
-from chargewatch.ocpp_gateway.validation import SchemaSet, schemas
+from chargewatch.ocpp_gateway.validation import SchemaSet, compile_schema, schema_directory, schemas
 
 V16, V201 = OcppVersion.V16, OcppVersion.V201
 STATUS_16 = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
@@ -93,3 +95,58 @@ def test_charging_schedule_decimals_are_not_rejected_by_float_rounding() -> None
 def test_unknown_actions_have_no_validator() -> None:
     with pytest.raises(KeyError):
         schemas(V16).validator("MakeCoffee")
+
+
+# -- the string-enum set lookup agrees with fastjsonschema's own code -------------------------------
+_ENUM = ["Wh", "kWh", "Celcius", "L1-N", "Sample.Periodic"]
+_PROBES: list[Any] = [*_ENUM, "wh", "", "Other", 1, 0, True, False, None, 1.5, [], {}, ["Wh"], {"Wh": 1}]
+
+
+def _outcome(validator: Any, payload: Any) -> tuple[str, str, str] | None:
+    try:
+        validator(payload)
+    except fastjsonschema.JsonSchemaValueException as error:
+        return (error.rule or "", error.message, error.name or "")
+    return None
+
+
+@pytest.mark.parametrize(
+    "draft", ["http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-06/schema#"]
+)
+@pytest.mark.parametrize(
+    "schema_of_value",
+    [
+        {"type": "string", "enum": _ENUM},
+        # As the 1.6 schemas write it: a string enum with a (meaningless) additionalProperties.
+        {"type": "string", "additionalProperties": False, "enum": _ENUM},
+        {"enum": _ENUM},  # no type: anything that is not one of the strings is refused
+        {"enum": [*_ENUM, 1, None, True]},  # mixed enums keep fastjsonschema's own code
+    ],
+)
+def test_string_enums_validate_exactly_as_fastjsonschema_does(draft: str, schema_of_value: dict[str, Any]) -> None:
+    schema = {
+        "$schema": draft,
+        "type": "object",
+        "properties": {
+            "top": schema_of_value,
+            "items": {"type": "array", "items": {"type": "object", "properties": {"nested": schema_of_value}}},
+        },
+    }
+    ours, reference = compile_schema(schema), fastjsonschema.compile(schema, use_default=False)
+    for value in _PROBES:
+        for payload in ({"top": value}, {"items": [{"nested": "Wh"}, {"nested": value}]}):
+            assert _outcome(ours, payload) == _outcome(reference, payload), payload
+
+
+def test_a_wrong_unit_in_meter_values_is_the_same_error_and_a_property_constraint() -> None:
+    # MeterValues carries the longest enums (measurand, unit).
+    payload = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": "1", "unit": "Joule"}]}],
+    }
+    schema = orjson.loads((schema_directory(V16) / "MeterValues.json").read_bytes())
+    reference = _outcome(fastjsonschema.compile(schema, use_default=False), payload)
+    assert reference is not None and reference == _outcome(compile_schema(schema), payload)
+    with pytest.raises(OcppError) as error:
+        SchemaSet(V16).validate("MeterValues", payload)
+    assert error.value.kind is ErrorKind.PROPERTY_CONSTRAINT

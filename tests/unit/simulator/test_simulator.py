@@ -111,9 +111,37 @@ def test_scenarios() -> None:
 def test_command_line() -> None:
     args = parse_args(["--stations", "5", "--password", "pw", "--duration", "3", "--ocpp-version", "mixed"])
     assert (args.stations, args.duration, args.scenario, args.url) == (5, 3.0, "normal", "ws://127.0.0.1:9000/ocpp")
+    # Without --password the made-up stations are registered on the local platform first.
+    assert parse_args(["--stations", "5"]).password == ""
     with pytest.raises(SystemExit):
-        parse_args(["--stations", "5"])
+        parse_args(["--stations", "0"])
     with pytest.raises(SystemExit):
         parse_args([])
     with pytest.raises(SystemExit):
         parse_args(["--fleet", "f.json", "--scenario", "chaos"])
+
+
+def test_provisioning_only_talks_to_a_local_platform_and_says_when_it_is_not_there() -> None:
+    from chargewatch.devstack.processes import free_port
+    from chargewatch.simulator.fleet import generated_fleet
+    from chargewatch.simulator.provision import ProvisioningError, provision
+
+    stations = generated_fleet(2, password="", prefix="SIM-T")
+    with pytest.raises(ProvisioningError, match="not a loopback address"):
+        provision(stations, api="https://api.example.com", idp="http://127.0.0.1:1/realms/chargewatch")
+    with pytest.raises(ProvisioningError, match="not a loopback address"):
+        provision(stations, api="http://127.0.0.1:8080", idp="http://idp.example.com/realms/chargewatch")
+    nothing = free_port()
+    with pytest.raises(ProvisioningError, match="is the platform running"):
+        provision(stations, api="http://127.0.0.1:8080", idp=f"http://127.0.0.1:{nothing}/realms/chargewatch")
+
+
+def test_a_retry_after_header_is_read_in_seconds_and_bounded() -> None:
+    from chargewatch.simulator.fleet import _retry_after
+
+    assert _retry_after("3") == 3.0
+    assert _retry_after(" 2 ") == 2.0
+    assert _retry_after("600") == 60.0
+    assert _retry_after(None) is None
+    assert _retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None  # the date form is not used by the gateway
+    assert _retry_after("-1") is None

@@ -69,13 +69,25 @@ def client_channel(
     *,
     idempotent_methods: Sequence[str] = (),
     default_deadline: float = DEFAULT_DEADLINE_SECONDS,
+    max_reconnect_backoff_seconds: float | None = None,
 ) -> grpc.aio.Channel:
-    """An insecure channel inside the cluster's network (mTLS belongs to the mesh or a later switch)."""
-    options = [
+    """An insecure channel inside the cluster's network (mTLS belongs to the mesh or a later switch).
+
+    `max_reconnect_backoff_seconds` caps gRPC's reconnect backoff (120 s by default) for a peer on
+    a hot path: after that peer restarts, the channel tries again within that time.
+    """
+    options: list[tuple[str, Any]] = [
         ("grpc.service_config", retry_service_config(idempotent_methods)),
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
     ]
+    if max_reconnect_backoff_seconds is not None:
+        backoff_ms = max(int(max_reconnect_backoff_seconds * 1000), 100)
+        options += [
+            ("grpc.initial_reconnect_backoff_ms", min(backoff_ms, 1000)),
+            ("grpc.min_reconnect_backoff_ms", min(backoff_ms, 1000)),
+            ("grpc.max_reconnect_backoff_ms", backoff_ms),
+        ]
     interceptors = [_DefaultDeadline(default_deadline), *aio_client_interceptors()]  # type: ignore[no-untyped-call]
     return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
 

@@ -10,7 +10,7 @@ from typing import Final
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
-from opentelemetry.propagate import extract, inject
+from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanContext
 
 from chargewatch.observability import attributes as attrs
@@ -44,13 +44,28 @@ handler_duration = _meter.create_histogram(
     # The SDK's default buckets are sized for milliseconds; ours are seconds.
     explicit_bucket_boundaries_advisory=[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
 )
+# From a healthy few milliseconds to an hour-old backlog.
+_LAG_BUCKETS_S: Final = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0]
+consumer_lag = _meter.create_histogram(
+    attrs.METRIC_STREAM_CONSUMER_LAG,
+    unit="s",
+    description="Age of the oldest event of each acknowledged batch, per family: from its receipt by the platform "
+    "(envelope received_time) to its acknowledgement by the consumer group.",
+    explicit_bucket_boundaries_advisory=_LAG_BUCKETS_S,
+)
 
 
 def current_trace_headers() -> tuple[str, str]:
-    """(traceparent, tracestate) of the current context, through the global propagator."""
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier.get("traceparent", ""), carrier.get("tracestate", "")
+    """(traceparent, tracestate) of the current span, in the W3C Trace Context format.
+
+    Written directly from the span context: the same text the W3C propagator injects, without
+    building a carrier per event (this runs for every event a gateway publishes).
+    """
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid:
+        return "", ""
+    traceparent = f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
+    return traceparent, span_context.trace_state.to_header() if span_context.trace_state else ""
 
 
 def remote_span_context(traceparent: str, tracestate: str) -> tuple[Context | None, SpanContext | None]:

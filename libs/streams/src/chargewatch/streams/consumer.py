@@ -592,8 +592,21 @@ class ConsumerGroupWorker:
         if not events:
             return
         await self._ack(_group_ids((e.stream, e.entry_id) for e in events))
-        for family, count in Counter(self._family_of[e.stream] for e in events).items():
-            tel.consumed.add(count, {**self._labels, tel.FAMILY_LABEL: family.value})
+        acked_at = time.time()
+        counts: Counter[StreamFamily] = Counter()
+        oldest: dict[StreamFamily, float] = {}
+        for event in events:
+            family = self._family_of[event.stream]
+            counts[family] += 1
+            stamp = event.envelope.received_time
+            received = stamp.seconds + stamp.nanos * 1e-9
+            if received and received < oldest.get(family, acked_at):
+                oldest[family] = received
+        for family, count in counts.items():
+            labels = {**self._labels, tel.FAMILY_LABEL: family.value}
+            tel.consumed.add(count, labels)
+            # One observation per batch and family (not per event): the lag of the group is its oldest event's age.
+            tel.consumer_lag.record(acked_at - oldest.get(family, acked_at), labels)
 
     async def _ack_entries(self, entries: list[_Entry]) -> None:
         await self._ack(_group_ids((e.stream, e.entry_id) for e in entries))

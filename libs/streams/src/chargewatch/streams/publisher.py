@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +18,8 @@ from chargewatch.streams import _telemetry as tel
 from chargewatch.streams._redis import require_bytes_client, text
 from chargewatch.streams.families import EventKind, kind_of_envelope, kind_of_payload, partition_for, stream_name
 from chargewatch.v1.events_pb2 import EventEnvelope
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventPublisher:
@@ -72,9 +75,17 @@ class EventPublisher:
             late=late,
         )
         getattr(envelope, kind.payload_field).CopyFrom(payload)
-        received = datetime.now(UTC)
-        envelope.received_time.FromDatetime(received)
-        envelope.station_time.FromDatetime(station_time or received)
+        # Field by field rather than Timestamp.FromDatetime: the same values at a third of the cost.
+        received_seconds, received_nanos = divmod(time.time_ns(), 1_000_000_000)
+        envelope.received_time.seconds, envelope.received_time.nanos = received_seconds, received_nanos
+        if station_time is None:
+            envelope.station_time.seconds, envelope.station_time.nanos = received_seconds, received_nanos
+        else:
+            if station_time.tzinfo is None:
+                station_time = station_time.replace(tzinfo=UTC)
+            delta = station_time - _EPOCH
+            envelope.station_time.seconds = delta.days * 86_400 + delta.seconds
+            envelope.station_time.nanos = delta.microseconds * 1000
         envelope.traceparent, envelope.tracestate = tel.current_trace_headers()
         return envelope
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import redis.asyncio as aioredis
 
 from chargewatch.auth import AccessTokenValidator
 from chargewatch.authz import blocks, credentials, policies, tokens
@@ -24,6 +23,7 @@ from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
 from chargewatch.rpc import client_channel
 from chargewatch.service import ServiceRuntime
+from chargewatch.service.redis_client import redis_client
 from chargewatch.service.wiring import connect_backends
 from chargewatch.streams import ConsumerGroupWorker, EventPublisher, StreamFamily
 from chargewatch.v1 import authz_pb2_grpc, gateway_pb2_grpc
@@ -34,14 +34,13 @@ SESSIONS_GROUP = "authz-sessions"
 
 async def serve(settings: AuthzSettings) -> None:
     runtime = ServiceRuntime("authz", settings)
+    credentials.HASHING.configure(settings.password_hash_threads)
     backends = connect_backends(
         runtime, redis_url=settings.redis_url, mongo_url=settings.mongo_url, database=settings.mongo_database
     )
     db = backends.db
     # The hot path's own pool: a burst of Authorize calls waits for a connection instead of failing.
-    hot_redis = aioredis.Redis(
-        connection_pool=aioredis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=1.0)
-    )
+    hot_redis = redis_client(settings.redis_url, max_connections=64, timeout_seconds=1.0)
     runtime.on_shutdown(hot_redis.aclose)
     await ensure_indexes(db, [*credentials.INDEXES, *tokens.INDEXES, *policies.INDEXES, *blocks.INDEXES])
     http = httpx.AsyncClient(timeout=5.0)
@@ -79,6 +78,7 @@ async def serve(settings: AuthzSettings) -> None:
             hot_redis,
             keep_seconds=settings.token_cache_seconds,
             unknown_seconds=settings.unknown_token_cache_seconds,
+            local_seconds=settings.local_token_cache_seconds,
         ),
         directory=directory,
         stations=stations,

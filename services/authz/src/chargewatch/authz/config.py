@@ -49,6 +49,19 @@ class AuthzSettings(ServiceSettings):
         description="How long a cached token is kept at all; past token_refresh_seconds it is still "
         "answered while Keycloak is unreachable",
     )
+    password_hash_threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Threads checking station passwords (argon2id); 0: half the cores the process may use",
+    )
+    local_token_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long a process answers a token from its own memory before reading Redis again "
+        "(a change made on another replica shows here within it; 0: always read Redis)",
+    )
     unknown_token_cache_seconds: float = Field(
         5.0, ge=0, description="How long an unknown token's Invalid answer is cached (0: never)"
     )

@@ -2,17 +2,17 @@
 
 Hot paths the gateway calls (AuthenticateStation, Authorize, ValidateAccessToken) take no access
 token: the network policy admits only the gateway and the partner API to authz's port. Every
-management RPC authenticates its caller from the `authorization` metadata (access.py) and
-authorizes the object it touches.
+management RPC, RegisterStation included (it mints a credential), authenticates its caller from
+the `authorization` metadata (access.py) and authorizes the object it touches.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -26,15 +26,20 @@ from chargewatch.authz import access
 from chargewatch.authz.authorizer import Authorizer, StationDirectory
 from chargewatch.authz.blocks import Block, BlockAlreadyLifted, BlockNotFound, BlockStore, QuarantineMode
 from chargewatch.authz.credentials import (
+    HASHING,
     REGISTRATION_STATUSES,
     CertificateNotFound,
+    DeadlinePassed,
+    HashingBusy,
     InvalidCertificate,
     Outcome,
     Profile,
     StationAlreadyRegistered,
     StationCredentialStore,
     StationNotFound,
+    VerifiedPasswords,
     check_connection_detail,
+    remembered_connection_check,
 )
 from chargewatch.authz.directory import DirectoryUnavailable
 from chargewatch.authz.local_lists import LocalLists
@@ -216,6 +221,8 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
         self.credentials = credentials
         self.tokens = tokens
         self.callers = access.CallerAuthenticator(tokens)
+        # Passwords that matched their stored argon2id hash lately (see credentials.VerifiedPasswords).
+        self.verified_passwords = VerifiedPasswords()
         self.authorizer = authorizer
         self.token_store = token_store
         self.token_manager = token_manager
@@ -262,6 +269,13 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
     async def RegisterStation(
         self, request: authz_pb2.RegisterStationRequest, context: ServicerContext
     ) -> authz_pb2.RegisterStationResponse:
+        # It mints a credential: only an operator (or a service principal holding the role) may ask.
+        principal = await self._caller(context)
+
+        async def operator() -> None:
+            access.require_operator(principal)
+
+        await self._guard(context, operator)
         profile = _profile(request.security_profile)
         if not STATION_ID.match(request.station_id):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "station_id must be 1-48 of [A-Za-z0-9._:-]")
@@ -282,7 +296,7 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
                 "station_id": request.station_id,
                 "tenant_id": request.tenant_id,
                 "profile": int(profile),
-                "by": request.requested_by.subject,
+                "by": access.actor(principal),
             },
         )
         return authz_pb2.RegisterStationResponse(
@@ -299,14 +313,32 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
         record = await self.credentials.get(request.station_id) if STATION_ID.match(request.station_id) else None
         fingerprint = request.client_certificate_sha256.lower()
         certificate = await self.credentials.certificate(fingerprint) if fingerprint and record else None
-        check = await asyncio.to_thread(
-            check_connection_detail,
-            record,
-            password=request.password,
-            connection_profile=connection_profile,
-            certificate_sha256=fingerprint,
-            certificate=certificate,
+        # A reconnecting station's password is usually remembered: answered here, at once. Only a
+        # first login (or a wrong password) waits for a hashing thread, and not past its deadline.
+        check = remembered_connection_check(
+            record, password=request.password, connection_profile=connection_profile, verified=self.verified_passwords
         )
+        if check is None:
+            remaining = context.time_remaining()
+            deadline = time.monotonic() + remaining if remaining is not None else None
+            try:
+                check = await HASHING.run(
+                    deadline,
+                    check_connection_detail,
+                    record,
+                    password=request.password,
+                    connection_profile=connection_profile,
+                    certificate_sha256=fingerprint,
+                    certificate=certificate,
+                    verified=self.verified_passwords,
+                )
+            except HashingBusy:
+                # Refused at once rather than late: the station retries, as after any 503.
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many password checks queued; retry")
+                raise AssertionError("unreachable: abort raises") from None
+            except DeadlinePassed:
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the check waited past the caller's deadline")
+                raise AssertionError("unreachable: abort raises") from None
         outcome = check.outcome
         quarantine = self.blocks.active_for("station", request.station_id) if self.blocks else None
         refused_by_quarantine = (

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from chargewatch.streams import Event
 from chargewatch.v1 import events_pb2
@@ -77,14 +78,19 @@ class SessionTracker:
         """Record a starting session; False when the token already has `limit` other sessions."""
         now = int(time.time())
         field = _field(station_id, transaction_id)
-        result = await self._reserve(
-            keys=[_PREFIX + key, _TX_PREFIX + field], args=[field, now, now + max_seconds, limit, key]
-        )
+        # On the Authorize path: no Redis client span (see cache.py).
+        with suppress_instrumentation():
+            result = await self._reserve(
+                keys=[_PREFIX + key, _TX_PREFIX + field], args=[field, now, now + max_seconds, limit, key]
+            )
         return bool(result)
 
     async def others_active(self, key: str, station_id: str) -> int:
         """Sessions of the token anywhere but a pending one at this station (for a plain Authorize)."""
-        result = await self._count(keys=[_PREFIX + key, _TX_PREFIX], args=[_field(station_id, ""), int(time.time())])
+        with suppress_instrumentation():
+            result = await self._count(
+                keys=[_PREFIX + key, _TX_PREFIX], args=[_field(station_id, ""), int(time.time())]
+            )
         return int(result)
 
     async def end(self, station_id: str, transaction_id: str, key: str = "") -> bool:

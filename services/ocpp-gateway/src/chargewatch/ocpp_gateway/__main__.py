@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import redis.asyncio as aioredis
-
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
 from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
@@ -20,6 +18,7 @@ from chargewatch.ocpp_gateway.sessions import SessionRegistry
 from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.rpc import client_channel, health_check
 from chargewatch.service import ServiceRuntime
+from chargewatch.service.redis_client import redis_client
 from chargewatch.streams import EventPublisher
 from chargewatch.v1 import authz_pb2_grpc, gateway_pb2_grpc
 
@@ -28,15 +27,36 @@ SERVICE = "ocpp-gateway"
 
 async def serve(settings: GatewaySettings) -> None:
     runtime = ServiceRuntime(SERVICE, settings)
-    redis = aioredis.Redis.from_url(settings.redis_url)
-    authz_channel = client_channel(settings.authz_target, idempotent_methods=[AUTHENTICATE_STATION])
+    # A bounded pool that waits for a free connection: with thousands of stations, concurrent
+    # handshakes and messages would otherwise exceed a plain pool's limit and fail at once.
+    redis = redis_client(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout_seconds=settings.redis_pool_timeout_seconds,
+    )
+    # Events go through their own few connections: every pipeline is bounded as a whole by the
+    # publish timeout, so these leave out redis-py's per-reply read timeout (see events).
+    stream_redis = redis_client(
+        settings.redis_url,
+        max_connections=4,
+        timeout_seconds=settings.redis_pool_timeout_seconds,
+        socket_timeout=None,
+        socket_connect_timeout=settings.publish_timeout_seconds,
+    )
+    authz_channel = client_channel(
+        settings.authz_target,
+        idempotent_methods=[AUTHENTICATE_STATION],
+        max_reconnect_backoff_seconds=settings.authz_reconnect_backoff_seconds,
+    )
     publisher = EventPublisher(
-        redis,
+        stream_redis,
         partitions=settings.stream_partitions,
         max_len=settings.stream_max_len,
         producer=f"{SERVICE}/{settings.gateway_instance}",
     )
-    events = GatewayEvents(publisher, settings.gateway_instance)
+    events = GatewayEvents(
+        publisher, settings.gateway_instance, publish_timeout_seconds=settings.publish_timeout_seconds
+    )
     registry = SessionRegistry()
     ownership = StationOwnership(
         redis,
@@ -88,6 +108,7 @@ async def serve(settings: GatewaySettings) -> None:
     )
     runtime.add_worker("ocpp-server", server.run, server.stop)
     runtime.on_shutdown(redis.aclose)
+    runtime.on_shutdown(stream_redis.aclose)
     runtime.on_shutdown(forwarder.close)
     runtime.on_shutdown(lambda: authz_channel.close(None))
     await runtime.run()

@@ -12,6 +12,7 @@ import binascii
 import enum
 import logging
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -153,8 +154,9 @@ class StationAuthenticator:
         if reply.outcome == _OUTCOME.OUTCOME_ACCEPTED:
             identity = StationIdentity(
                 station_id=station_id,
-                tenant_id=reply.tenant_id,
-                site_id=reply.site_id,
+                # Interned: many stations share a tenant and a site, one copy of each serves them all.
+                tenant_id=sys.intern(reply.tenant_id),
+                site_id=sys.intern(reply.site_id),
                 # The profile this connection runs at (authz refuses one below the registered profile).
                 security_profile=connection_profile,
                 registration_status=reply.registration_status,

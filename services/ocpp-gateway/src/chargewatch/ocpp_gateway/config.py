@@ -57,6 +57,24 @@ class GatewaySettings(ServiceSettings):
     authz_deadline_seconds: float = Field(
         2.0, gt=0, description="Deadline of AuthenticateStation at the handshake; past it the station gets 503"
     )
+    authz_reconnect_backoff_seconds: float = Field(
+        1.0,
+        ge=0.1,
+        le=120,
+        description="Longest wait between reconnects to authz while it is away (stations get 503 meanwhile)",
+    )
+
+    redis_max_connections: int = Field(
+        64, ge=1, description="Most Redis connections this process opens; more concurrent commands wait for one"
+    )
+    redis_pool_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a free Redis connection before the operation fails"
+    )
+    publish_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Longest a batch of events may take to reach Redis; past it the messages get InternalError",
+    )
 
     heartbeat_interval_seconds: int = Field(
         300, ge=1, description="Heartbeat interval answered to an accepted BootNotification"

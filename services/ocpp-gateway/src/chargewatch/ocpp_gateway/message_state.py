@@ -44,10 +44,24 @@ class OpenTransactions:
 
 
 class MessageState:
-    __slots__ = ("bucket", "recent_calls", "registers", "transactions")
+    # The meter registers and open transactions are made on first use: most sessions of a
+    # large fleet are idle, and each costs a little over a hundred bytes.
+    __slots__ = ("_registers", "_transactions", "bucket", "recent_calls")
 
     def __init__(self) -> None:
         self.bucket = TokenBucket()
         self.recent_calls = RecentCalls()
-        self.registers = RegisterMemory()
-        self.transactions = OpenTransactions()
+        self._registers: RegisterMemory | None = None
+        self._transactions: OpenTransactions | None = None
+
+    @property
+    def registers(self) -> RegisterMemory:
+        if self._registers is None:
+            self._registers = RegisterMemory()
+        return self._registers
+
+    @property
+    def transactions(self) -> OpenTransactions:
+        if self._transactions is None:
+            self._transactions = OpenTransactions()
+        return self._transactions

@@ -9,6 +9,11 @@ lease again at the next renewal.
 
 Lease trouble (Redis away) never closes a station's socket; it only makes the station
 unreachable from other replicas until Redis answers again.
+
+With ten thousand stations per replica, the leases are written in bulk: the claims of stations
+connecting (or leaving) at the same time share one pipeline, and renewals go in pipelines of a few hundred
+(one command per key, so they still spread over a Redis Cluster). These commands run without the
+Redis instrumentation's spans, which would be one per station and renewal.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from redis.exceptions import NoScriptError, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,8 @@ return 0
 
 
 LostHandler = Callable[[str], Awaitable[None]]
+# Leases renewed in one pipeline at most.
+RENEWAL_CHUNK: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,11 @@ class StationOwnership:
         self._held: dict[str, bytes] = {}
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
+        # Claims waiting for the next pipeline, and the task sending them.
+        self._claims: list[tuple[str, bytes, asyncio.Future[bool]]] = []
+        self._claimer: asyncio.Task[None] | None = None
+        self._releases: list[tuple[str, bytes, asyncio.Future[bool]]] = []
+        self._releaser: asyncio.Task[None] | None = None
 
     @property
     def renew_interval_seconds(self) -> float:
@@ -87,41 +100,114 @@ class StationOwnership:
         """Make this replica the station's owner (the newest connection wins); False when Redis refused."""
         value = orjson.dumps({"instance": self.instance, "address": self.address, "session": uuid.uuid4().hex})
         self._held[station_id] = value
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((station_id, value, done))
+        if self._claimer is None:
+            self._claimer = asyncio.create_task(self._write_claims(), name="ownership-claims")
+        return await done
+
+    async def _write_claims(self) -> None:
+        """Write every queued claim, one pipeline at a time (claims queued meanwhile go in the next)."""
         try:
-            await self.redis.set(lease_key(station_id), value, px=self.ttl_ms)
-        except RedisError as error:
-            log.warning("could not write station lease", extra={"station_id": station_id, "error": str(error)})
-            return False
-        return True
+            while self._claims:
+                batch, self._claims = self._claims, []
+                pipe = self.redis.pipeline(transaction=False)
+                for station_id, value, _ in batch:
+                    pipe.set(lease_key(station_id), value, px=self.ttl_ms)
+                try:
+                    with suppress_instrumentation():
+                        results = await pipe.execute(raise_on_error=False)
+                except RedisError as error:
+                    results = [error] * len(batch)
+                for (station_id, _, done), result in zip(batch, results, strict=True):
+                    if isinstance(result, Exception):
+                        log.warning(
+                            "could not write station lease", extra={"station_id": station_id, "error": str(result)}
+                        )
+                    if not done.done():
+                        done.set_result(not isinstance(result, Exception))
+        finally:
+            self._claimer = None
+            for _, _, done in self._claims:  # only when cancelled: nobody writes these
+                if not done.done():
+                    done.set_result(False)
 
     async def release(self, station_id: str) -> bool:
         """Delete the station's lease if it is still ours; True when it was deleted."""
         value = self._held.pop(station_id, None)
         if value is None:
             return False
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._releases.append((station_id, value, done))
+        if self._releaser is None:
+            self._releaser = asyncio.create_task(self._write_releases(), name="ownership-releases")
+        return await done
+
+    async def _write_releases(self) -> None:
+        """Compare-and-delete every queued lease, one pipeline at a time (as claims are written)."""
         try:
-            return bool(await self._release(keys=[lease_key(station_id)], args=[value]))
-        except RedisError as error:
-            log.warning("could not release station lease", extra={"station_id": station_id, "error": str(error)})
-            return False
+            while self._releases:
+                batch, self._releases = self._releases, []
+                try:
+                    results = await self._evalsha_each(
+                        self._release, _RELEASE, [(lease_key(station_id), (value,)) for station_id, value, _ in batch]
+                    )
+                except RedisError as error:
+                    results = [error] * len(batch)
+                for (station_id, _, done), result in zip(batch, results, strict=True):
+                    if isinstance(result, Exception):
+                        log.warning(
+                            "could not release station lease", extra={"station_id": station_id, "error": str(result)}
+                        )
+                    if not done.done():
+                        done.set_result(bool(result) and not isinstance(result, Exception))
+        finally:
+            self._releaser = None
+            for _, _, done in self._releases:  # only when cancelled
+                if not done.done():
+                    done.set_result(False)
+
+    async def _evalsha_each(self, script: Any, source: str, calls: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """One EVALSHA per key in one pipeline; the script is loaded again if Redis lost it (a restart)."""
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for key, args in calls:
+                pipe.evalsha(script.sha, 1, key, *args)
+            with suppress_instrumentation():
+                results: list[Any] = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
+                script.sha = await self.redis.script_load(source)
+                continue
+            return results
+        return results
 
     async def release_all(self) -> None:
         await asyncio.gather(*(self.release(s) for s in self.held()))
 
     async def renew(self, station_ids: Iterable[str] | None = None) -> list[str]:
         """Renew the leases of the given (default: all held) stations; returns those another session now holds."""
+        wanted = list(station_ids if station_ids is not None else self._held)
+        held = [(station_id, value) for station_id in wanted if (value := self._held.get(station_id))]
         lost: list[str] = []
-        for station_id in list(station_ids if station_ids is not None else self._held):
-            value = self._held.get(station_id)
-            if value is None:
-                continue
+        for start in range(0, len(held), RENEWAL_CHUNK):
+            chunk = held[start : start + RENEWAL_CHUNK]
             try:
-                if not await self._renew(keys=[lease_key(station_id)], args=[value, self.ttl_ms]):
+                results = await self._renew_chunk(chunk)
+            except RedisError as error:
+                log.warning("could not renew station leases", extra={"stations": len(chunk), "error": str(error)})
+                continue
+            for (station_id, _), result in zip(chunk, results, strict=True):
+                if isinstance(result, Exception):
+                    log.warning("could not renew station lease", extra={"station_id": station_id, "error": str(result)})
+                elif not result:
                     log.info("station lease taken by a newer connection", extra={"station_id": station_id})
                     lost.append(station_id)
-            except RedisError as error:
-                log.warning("could not renew station lease", extra={"station_id": station_id, "error": str(error)})
         return lost
+
+    async def _renew_chunk(self, chunk: list[tuple[str, bytes]]) -> list[Any]:
+        return await self._evalsha_each(
+            self._renew, _RENEW, [(lease_key(station_id), (value, self.ttl_ms)) for station_id, value in chunk]
+        )
 
     async def run_renewals(self, stop: asyncio.Event, on_lost: LostHandler | None = None) -> None:
         """Renew every held lease at a third of the TTL until `stop` is set.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import ssl
 import weakref
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ class _NoWireDebug(logging.Filter):
 websocket_log = logging.getLogger("chargewatch.ocpp_gateway.websockets")
 websocket_log.addFilter(_NoWireDebug())
 
+# Metric attributes of a connection, one dict per version rather than one per session.
+_VERSION_LABELS: Final = {version: {instruments.VERSION_LABEL: version.label} for version in OcppVersion}
+_MAX_RETRY_AFTER_SECONDS: Final = 5
 _ABNORMAL_CLOSURE: Final = 1006
 _INTERNAL_ERROR: Final = 1011
 _MAX_PATH_IN_EVENT: Final = 200
@@ -130,6 +134,11 @@ class OcppServer:
     # -- lifecycle (a ServiceRuntime worker: run / stop) ------------------------------------------
     async def start(self) -> None:
         self.dispatcher.warm()
+        if websocket_log.getEffectiveLevel() > logging.DEBUG:
+            # websockets logs every connection opened and closed at INFO; the gateway logs its own
+            # "station connected" / "disconnected" with the station id, so at INFO these would only
+            # double the log volume of a reconnect storm. At DEBUG they stay (wire content filtered).
+            websocket_log.setLevel(logging.WARNING)
         settings = self.settings
         context = self._ssl_context()
         self._server = await self._serve(settings.ocpp_port, context)
@@ -343,6 +352,10 @@ class OcppServer:
             response = connection.respond(decision.http_status, f"{decision.http_status.phrase}\n")
             if decision.http_status == HTTPStatus.UNAUTHORIZED:
                 response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+            elif decision.http_status == HTTPStatus.SERVICE_UNAVAILABLE:
+                # Spread the retries of a fleet refused together (authz busy or restarting) over a
+                # few seconds, for stations that read the header.
+                response.headers["Retry-After"] = str(random.randint(1, _MAX_RETRY_AFTER_SECONDS))  # noqa: S311
             return response
         self._accepted[connection] = _Accepted(decision.identity, version, remote)
         return None
@@ -366,7 +379,7 @@ class OcppServer:
             await self._replace(previous)
         if self.ownership is not None:
             await self.ownership.claim(session.station_id)
-        version_labels = {instruments.VERSION_LABEL: session.version.label}
+        version_labels = _VERSION_LABELS[session.version]
         instruments.connections.add(1, version_labels)
         await self.events.connected(session)
         log.info(
@@ -411,7 +424,7 @@ class OcppServer:
             session.fail_pending("connection closed")
             instruments.connections.add(-1, version_labels)
             await self.events.disconnected(session, close_code, session.close_cause or close_text)
-            session.finished.set()
+            session.mark_finished()
             log.info(
                 "station disconnected",
                 extra={"station_id": session.station_id, "close_code": close_code, "reason": session.close_cause},

@@ -113,6 +113,25 @@ def close_reason(text: str) -> str:
 
 
 class StationSession:
+    # Slots, and the lock and the event made only when needed: ten thousand sessions per process
+    # (an asyncio.Event alone holds a deque of about 700 bytes).
+    __slots__ = (
+        "_busy",
+        "_call_lock",
+        "_close_after_answer",
+        "_finished",
+        "_pending",
+        "close_cause",
+        "connected_at",
+        "gateway_instance",
+        "identity",
+        "message_state",
+        "registration",
+        "remote_address",
+        "socket",
+        "version",
+    )
+
     def __init__(
         self,
         identity: StationIdentity,
@@ -133,13 +152,32 @@ class StationSession:
         self.registration: common_pb2.RegistrationStatus = common_pb2.REGISTRATION_STATUS_UNSPECIFIED
         # What the inbound message pipeline remembers about this session (rate, replays, meters).
         self.message_state = MessageState()
-        self._pending: dict[str, tuple[str, asyncio.Future[CallResult | CallError]]] = {}
-        self._call_lock = asyncio.Lock()
+        # Calls sent to the station awaiting its answer (made at the first command).
+        self._pending: dict[str, tuple[str, asyncio.Future[CallResult | CallError]]] | None = None
+        self._call_lock: asyncio.Lock | None = None
         self._busy = False
         self._close_after_answer: tuple[int, str] | None = None
         self.close_cause = ""
-        # Set by the server once the session's clean-up (disconnect event included) is done.
-        self.finished = asyncio.Event()
+        # Set by the server once the session's clean-up (disconnect event included) is done:
+        # True, or an Event while someone waits for it.
+        self._finished: asyncio.Event | bool = False
+
+    @property
+    def is_finished(self) -> bool:
+        finished = self._finished
+        return finished if isinstance(finished, bool) else finished.is_set()
+
+    def mark_finished(self) -> None:
+        if isinstance(self._finished, asyncio.Event):
+            self._finished.set()
+        self._finished = True
+
+    async def wait_finished(self) -> None:
+        if self.is_finished:
+            return
+        if not isinstance(self._finished, asyncio.Event):
+            self._finished = asyncio.Event()
+        await self._finished.wait()
 
     @property
     def station_id(self) -> str:
@@ -185,14 +223,20 @@ class StationSession:
             raise InvalidCommand(unknown) from None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        if self._call_lock is None:
+            self._call_lock = asyncio.Lock()
+        lock = self._call_lock
         try:
             async with asyncio.timeout_at(deadline):
-                await self._call_lock.acquire()
+                await lock.acquire()
         except TimeoutError:
             raise StationTimeout(f"{self.station_id} is still busy with an earlier call") from None
         message_id = uuid.uuid4().hex
         future: asyncio.Future[CallResult | CallError] = loop.create_future()
-        self._pending[message_id] = (action, future)
+        if self._pending is None:
+            self._pending = {}
+        pending = self._pending
+        pending[message_id] = (action, future)
         try:
             await self.socket.send(encode_call(message_id, action, payload), text=True)
             try:
@@ -201,8 +245,8 @@ class StationSession:
             except TimeoutError:
                 raise StationTimeout(f"{self.station_id} did not answer {action} in time") from None
         finally:
-            self._pending.pop(message_id, None)
-            self._call_lock.release()
+            pending.pop(message_id, None)
+            lock.release()
         if isinstance(answer, CallError):
             raise StationCallError(answer)
         try:
@@ -212,19 +256,19 @@ class StationSession:
         return CallAnswer(action, message_id, answer.payload)
 
     def pending_action(self, message_id: str) -> str | None:
-        entry = self._pending.get(message_id)
+        entry = self._pending.get(message_id) if self._pending is not None else None
         return entry[0] if entry is not None else None
 
     def resolve(self, answer: CallResult | CallError) -> bool:
         """Hand a station's answer to the call waiting for it; False when no call waits."""
-        entry = self._pending.get(answer.message_id)
+        entry = self._pending.get(answer.message_id) if self._pending is not None else None
         if entry is None or entry[1].done():
             return False
         entry[1].set_result(answer)
         return True
 
     def fail_pending(self, reason: str) -> None:
-        for _, future in self._pending.values():
+        for _, future in (self._pending or {}).values():
             if not future.done():
                 future.set_exception(SessionClosed(reason))
 
@@ -261,6 +305,6 @@ class SessionRegistry:
 async def wait_finished(session: StationSession, timeout: float) -> bool:  # noqa: ASYNC109
     """True when the session's clean-up finished within `timeout`."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(session.finished.wait(), timeout)
+        await asyncio.wait_for(session.wait_finished(), timeout)
         return True
     return False

@@ -7,12 +7,18 @@ is recorded nothing is published again. A station that reboots and reuses a mess
 *new* StartTransaction has a different payload, so it gets a new transaction. Every transaction
 event's id is derived from station, transaction and step, so a consumer drops a fact published
 twice. Keys carry the station id only inside one key each, so they spread over a Redis Cluster.
+
+Facts with such an id are also published at most once: a marker per event id is written once
+Redis has taken the fact, and a retry (a StopTransaction or TransactionEvent sent again after a
+lost answer, on this connection or the next) finds it and publishes nothing. Only a crash
+between the publish and the marker can let a fact into the stream twice, with the same id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -89,6 +95,28 @@ class TransactionStore:
             mapping={"evse": info.evse_id, "connector": info.connector_id, "id_tag": info.id_tag},
         )
         pipe.expire(transaction_key, self.retention_seconds)
+        await pipe.execute()
+
+    @staticmethod
+    def _published_key(station_id: str, event_id: str) -> str:
+        return f"cw:gw:published:{station_id}:{event_id}"
+
+    async def published(self, station_id: str, event_ids: Sequence[str]) -> set[str]:
+        """Which of these event ids (facts of the station) were published already."""
+        if not event_ids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for event in event_ids:
+            pipe.exists(self._published_key(station_id, event))
+        found = await pipe.execute()
+        return {event for event, exists in zip(event_ids, found, strict=True) if exists}
+
+    async def mark_published(self, station_id: str, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for event in event_ids:
+            pipe.set(self._published_key(station_id, event), b"1", ex=self.retention_seconds)
         await pipe.execute()
 
     async def transaction_info(self, station_id: str, transaction_id: int) -> TransactionInfo | None:

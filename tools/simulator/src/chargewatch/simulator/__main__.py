@@ -4,6 +4,9 @@ Driver tokens: `--tokens FILE` (one hex RFID uid per line), else `--token-count`
 generate the same uids everywhere (`--write-tokens FILE` saves the pool in use, e.g. for authz).
 Fault and offline schedules: `STATION:CONNECTOR@START+DURATION[=ErrorCode]` and `STATION@START+DURATION`,
 comma separated; without one, the faults/offline scenarios derive a schedule from `--seed` and print it.
+Made-up stations (`--stations N`) use `--password` when the CSMS already knows them; without it,
+they are first registered on the local development platform (`make run`) through its partner API
+as its development operator, under ids tagged for this run.
 Exit status: 1 when anything unexpected went wrong (refusals a scenario expects are not errors).
 """
 
@@ -12,12 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from chargewatch.simulator.fleet import OCPP_VERSIONS, Fleet, FleetResult, SimulatorOptions, generated_fleet, load_fleet
+from chargewatch.simulator.provision import DEFAULT_API, DEFAULT_IDP, DEV_OPERATOR, provision, run_tag
 from chargewatch.simulator.scenarios import SCENARIOS, ScenarioOptions
 from chargewatch.simulator.schedule import parse_fault_schedule, parse_offline_schedule
 from chargewatch.simulator.tokens import (
@@ -55,8 +60,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--key-file", help="wss://: key of the client certificate")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--fleet", type=Path, help='JSON file: {"stations": [{"station_id", "password", ...}]}')
-    source.add_argument("--stations", type=int, help="make up this many stations (with --password)")
-    parser.add_argument("--password", default="", help="password of made-up stations")
+    source.add_argument("--stations", type=int, help="make up this many stations")
+    parser.add_argument(
+        "--password", default="", help="password of made-up stations; without it they are registered on --api"
+    )
+    parser.add_argument("--api", default=DEFAULT_API, help="partner API of the local platform that registers them")
+    parser.add_argument("--idp", default=DEFAULT_IDP, help="realm URL of the local platform's identity provider")
+    parser.add_argument("--operator", default=DEV_OPERATOR, help="operator that registers them (development user)")
     parser.add_argument("--prefix", default="SIM", help="station id prefix of made-up stations")
     parser.add_argument(
         "--ocpp-version", default="1.6", choices=[*OCPP_VERSIONS, "mixed"], help="OCPP version of made-up stations"
@@ -66,6 +76,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--connectors", type=_connectors, default=2, help="connectors per made-up station, or 'mixed' for 1-4"
     )
     parser.add_argument("--duration", type=float, default=0.0, help="seconds to run; 0 runs until SIGINT/SIGTERM")
+    parser.add_argument(
+        "--connect-spread",
+        type=float,
+        default=None,
+        help="seconds over which the first connections are spread (default: 20 stations a second, at most 60)",
+    )
     parser.add_argument(
         "--status-change-every", type=float, default=30.0, help="mean seconds between status changes (0: none)"
     )
@@ -94,8 +110,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
     parser.add_argument("--log-level", default="WARNING", help="log level on stderr")
     args = parser.parse_args(argv)
-    if args.stations is not None and (args.stations < 1 or not args.password):
-        parser.error("--stations needs a positive count and --password")
+    if args.stations is not None and args.stations < 1:
+        parser.error("--stations needs a positive count")
     if args.url.startswith("wss://") and bool(args.cert_file) != bool(args.key_file):
         parser.error("--cert-file and --key-file go together")
     try:
@@ -120,13 +136,19 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
         stations = generated_fleet(
             args.stations,
             password=args.password,
-            prefix=args.prefix,
+            prefix=args.prefix if args.password else f"{args.prefix}-{run_tag()}",
             ocpp_version=args.ocpp_version,
             connectors=args.connectors,
             share_201=args.share_201,
         )
+        if not args.password:
+            # The development users' password is their name (see the README); an override comes from the environment.
+            operator_password = os.environ.get("CHARGEWATCH_SIM_OPERATOR_PASSWORD", args.operator)
+            stations = provision(stations, api=args.api, idp=args.idp, user=args.operator, password=operator_password)
+            print(f"registered {len(stations)} stations on {args.api}", flush=True)  # noqa: T201
     options = SimulatorOptions(
         url=args.url,
+        connect_spread=args.connect_spread,
         status_change_every=args.status_change_every,
         heartbeat_cap=args.heartbeat_cap,
         session_every=args.session_every,

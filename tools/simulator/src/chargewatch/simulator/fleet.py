@@ -21,7 +21,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +113,16 @@ def generated_fleet(
     return stations
 
 
+def default_connect_spread(stations: int) -> float:
+    """Seconds over which a fleet's first connections are spread: 20 stations a second, at most a minute.
+
+    A station's first login costs the CSMS a slow password hash (argon2id, by design); a real fleet
+    comes online over time, and 20 logins a second is what one authz process absorbs on a small
+    machine. The `storm` scenario is the case of every station at once.
+    """
+    return min(60.0, stations / 20)
+
+
 @dataclass(frozen=True)
 class SimulatorOptions:
     url: str = "ws://127.0.0.1:9000/ocpp"
@@ -126,7 +138,7 @@ class SimulatorOptions:
     meter_interval: float = 10.0
     #: When the run ends, stop running sessions (StopTransaction reason Local) so every session is complete.
     end_sessions_on_stop: bool = True
-    #: Seconds over which the fleet's first connections are spread.
+    #: Seconds over which the fleet's first connections are spread (default: `default_connect_spread`).
     connect_spread: float | None = None
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
@@ -287,7 +299,14 @@ class SimulatedStation:
             try:
                 socket = await self.connect()
             except InvalidStatus as refused:
-                self.stats.record_error("connect", self.station_id, f"HTTP {refused.response.status_code}")
+                if refused.response.status_code == HTTPStatus.SERVICE_UNAVAILABLE:
+                    self.stats.record_busy(self.station_id)
+                    # A CSMS that says when to come back is taken at its word (no back-off growth).
+                    retry_after = _retry_after(refused.response.headers.get("Retry-After"))
+                    if retry_after is not None:
+                        delay = retry_after * self.rng.uniform(1.0, 1.2)
+                else:
+                    self.stats.record_error("connect", self.station_id, f"HTTP {refused.response.status_code}")
             except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as failed:
                 if stop.is_set():
                     break
@@ -522,10 +541,11 @@ class SimulatedStation:
             self.queue.pop()
             self.stats.record_replayed(queued.action)
 
-    async def _send_status(self, connector: int, status: str) -> None:
+    async def _send_status(self, connector: int, status: str, at: datetime | None = None) -> None:
+        """`at`: the time to report (a fault's recorded start or end, so the report equals the message)."""
         self.statuses[connector] = status
         code = self.errors.get(connector, "NoError") if status == "Faulted" else "NoError"
-        await self._deliver(self.messages.status(connector, status, ocpp_time(utc_now()), code))
+        await self._deliver(self.messages.status(connector, status, ocpp_time(at or utc_now()), code))
 
     async def _boot_and_report(self) -> None:
         while True:
@@ -698,7 +718,7 @@ class SimulatedStation:
         session = self.sessions.get(connector)
         if session is not None and session.record is not None:
             await self._stop_session(session, "Other")
-        await self._send_status(connector, "Faulted")
+        await self._send_status(connector, "Faulted", record.started_at)
         self._event_id += 1
         await self._deliver(
             self.messages.fault_event(connector, window.error_code, ocpp_time(record.started_at), cleared=False,
@@ -716,7 +736,7 @@ class SimulatedStation:
             self.messages.fault_event(connector, window.error_code, ocpp_time(record.ended_at), cleared=True,
                                       event_id=self._event_id)
         )  # fmt: skip
-        await self._send_status(connector, "Available")
+        await self._send_status(connector, "Available", record.ended_at)
 
     # -- commands ---------------------------------------------------------------------------
     def follow_up(self, action: FollowUp) -> None:
@@ -830,6 +850,13 @@ STATUS_CYCLES = {
 }
 
 
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of an HTTP Retry-After header (the delta-seconds form), bounded to a minute."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return min(float(value.strip()), 60.0)
+
+
 def _placeholder_csr(station_id: str) -> str:
     """A PEM-shaped CSR: the simulator holds no keys; the CSMS only needs to receive and answer it."""
     body = base64.b64encode(f"CN={station_id},O=ChargeWatchSim".encode()).decode()
@@ -935,7 +962,7 @@ class Fleet:
         self.prepare(duration)
         spread = self.options.connect_spread
         if spread is None:
-            spread = min(2.0, len(self.simulated) / 200)
+            spread = default_connect_spread(len(self.simulated))
         tasks = [
             asyncio.create_task(self._start(station, self._rng.uniform(0, spread)), name=station.station_id)
             for station in self.simulated
@@ -955,6 +982,7 @@ class Fleet:
             if not task.cancelled() and task.exception() is not None:
                 error = task.exception()
                 self.stats.record_error(type(error).__name__, task.get_name(), str(error)[:200])
+        self.stats.settle_busy()
         return FleetResult(self.stats, len(self.simulated), time.monotonic() - self.started, self.report)
 
     async def _start(self, station: SimulatedStation, delay: float) -> None:

@@ -38,6 +38,10 @@ class Stats:
     #: Work commands set in motion (remote starts, firmware progress...), per kind.
     follow_ups: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
+    #: Handshakes answered 503 (the CSMS is busy, e.g. authenticating a burst of stations): a
+    #: station retries them, as real ones do; one still refused when the run ends is an error.
+    busy: int = 0
+    busy_stations: set[str] = field(default_factory=set)
     connected: set[str] = field(default_factory=set)
     connects: int = 0
     disconnects: int = 0
@@ -85,7 +89,18 @@ class Stats:
 
     def record_connected(self, station_id: str) -> None:
         self.connected.add(station_id)
+        self.busy_stations.discard(station_id)
         self.connects += 1
+
+    def record_busy(self, station_id: str) -> None:
+        self.busy += 1
+        self.busy_stations.add(station_id)
+
+    def settle_busy(self) -> None:
+        """At the end of a run: a station whose last handshake was answered 503 never got in."""
+        for station_id in sorted(self.busy_stations):
+            self.record_error("connect", station_id, "HTTP 503 until the end of the run")
+        self.busy_stations.clear()
 
     @property
     def error_count(self) -> int:
@@ -126,6 +141,8 @@ class Stats:
             f"answer latency ms: p50 {quantiles['p50'] * 1000:.1f}  p95 {quantiles['p95'] * 1000:.1f}  "
             f"p99 {quantiles['p99'] * 1000:.1f}  ({total} answers, {rate:.1f}/s)"
         )
+        if self.busy:
+            lines.append(f"handshakes answered 503 (CSMS busy) and retried: {self.busy}")
         lines.append(f"errors: {self.error_count}")
         lines += [f"  {kind:<34} {count:>8}" for kind, count in sorted(self.errors.items())]
         lines += [f"  e.g. {example}" for example in self.error_examples[:5]]

@@ -72,22 +72,38 @@ class CallContext:
     ) -> None:
         """Publish a fact about the station; it carries the station's tenant and this call's trace.
 
-        It is marked late when `late` is given or its station time is older than the session.
+        It is marked late when `late` is given or its station time is older than the session. A
+        fact with a deterministic `event_id` is published once: a retry finds it published.
         """
+        if event_id is not None:
+            await self.publish_many([Fact(payload, station_time, late, event_id)])
+            return
         await self.events.publish(
             self.session,
             payload,
             station_time=station_time,
             late=late or self.is_late(station_time),
-            event_id=event_id,
         )
 
     async def publish_many(self, facts: Sequence[Fact]) -> None:
-        """Publish several facts in one round trip; each is marked late as `publish` would."""
-        await self.events.publish_many(
-            self.session,
-            [fact if fact.late or not self.is_late(fact.station_time) else replace(fact, late=True) for fact in facts],
-        )
+        """Publish several facts in one round trip; each is marked late as `publish` would.
+
+        Facts with a deterministic event id that were published before (the station retries a
+        message whose answer it lost) are left out, and recorded as published once Redis has them.
+        """
+        station_id = self.session.station_id
+        transactions = self.services.transactions
+        ids = [fact.event_id for fact in facts if fact.event_id is not None]
+        done = await transactions.published(station_id, ids)
+        fresh = [
+            fact if fact.late or not self.is_late(fact.station_time) else replace(fact, late=True)
+            for fact in facts
+            if fact.event_id is None or fact.event_id not in done
+        ]
+        if not fresh:
+            return
+        await self.events.publish_many(self.session, fresh)
+        await transactions.mark_published(station_id, [f.event_id for f in fresh if f.event_id is not None])
 
 
 Handler = Callable[[CallContext, Payload], Awaitable[Payload]]

@@ -1,0 +1,58 @@
+"""The gateway's Redis client: hiredis packing gives redis-py's bytes, works against a real Redis,
+and a burst of concurrent commands larger than the pool waits instead of failing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import DataError
+
+from chargewatch.service.redis_client import HiredisPackingConnection, redis_client
+
+pytestmark = pytest.mark.integration
+
+SAMPLES: list[tuple[Any, ...]] = [
+    ("SET", "key", "value"),
+    ("SET", b"key", b"\x00\xffbinary"),
+    ("XADD", "cw:meter:{0}", "MAXLEN", "~", 1_000_000, "*", "id", "abc", "data", b"x" * 70_000),
+    ("INCRBYFLOAT", "n", 0.1),
+    ("SET", "k", -3),
+    ("CLIENT SETINFO", "LIB-NAME", "redis-py"),
+    ("SET", "unicode", "grüße"),
+]
+
+
+@pytest.mark.parametrize("args", SAMPLES)
+def test_hiredis_packing_gives_redis_py_bytes(args: tuple[Any, ...]) -> None:
+    ours = HiredisPackingConnection()
+    theirs = aioredis.Connection()
+    assert b"".join(ours.pack_command(*args)) == b"".join(theirs.pack_command(*args))
+
+
+def test_what_hiredis_cannot_pack_gets_redis_py_error() -> None:
+    with pytest.raises(DataError):
+        HiredisPackingConnection().pack_command("SET", "k", None)  # type: ignore[arg-type]
+    with pytest.raises(DataError):
+        HiredisPackingConnection().pack_command("SET", "k", True)
+
+
+async def test_against_redis_and_more_concurrent_commands_than_connections(redis_url: str) -> None:
+    client = redis_client(redis_url, max_connections=2, timeout_seconds=5)
+    try:
+        await client.set("gw-test:bytes", b"\x00\x01")
+        assert await client.get("gw-test:bytes") == b"\x00\x01"
+        entry = await client.xadd("gw-test:stream", {"id": "e-1", "data": b"payload"})
+        [(read_id, fields)] = await client.xrange("gw-test:stream")
+        assert read_id == entry and fields == {b"id": b"e-1", b"data": b"payload"}
+        # 50 commands at once on 2 connections: they wait their turn instead of raising.
+        results = await asyncio.gather(*(client.incr("gw-test:counter") for _ in range(50)))
+        assert sorted(results) == list(range(1, 51))
+        pool = client.connection_pool
+        assert isinstance(pool, aioredis.BlockingConnectionPool)
+        assert pool.connection_class is HiredisPackingConnection
+    finally:
+        await client.delete("gw-test:bytes", "gw-test:stream", "gw-test:counter")
+        await client.aclose()
