@@ -1,7 +1,8 @@
 {{/*
 One NetworkPolicy per service, both directions. Ingress: each port lists who may reach it
 (`ports.<name>.allowFrom`); a port with nobody listed is reachable by nobody. Egress: DNS, the
-infrastructure the service uses, the peers it calls, and nothing else.
+infrastructure the service uses, the peers it calls, public addresses on `networkPolicy.publicEgress.ports`
+(the partner API's webhooks), and nothing else.
 */}}
 
 {{- define "chargewatch-lib.componentPeer" -}}
@@ -84,6 +85,21 @@ spec:
           protocol: TCP
       to:
         {{- include "chargewatch-lib.componentPeer" (list $ $peer) | nindent 8 }}
+    {{- end }}
+    {{- $public := .Values.networkPolicy.publicEgress | default (dict) }}
+    {{- if $public.ports }}
+    # Public addresses only: never the cluster's or the provider's private ranges, so a URL given by a
+    # user (a webhook) cannot reach anything inside, whatever its host name resolves to.
+    - ports:
+        {{- range $public.ports }}
+        - port: {{ . }}
+          protocol: TCP
+        {{- end }}
+      to:
+        - ipBlock:
+            cidr: 0.0.0.0/0
+            except:
+              {{- toYaml $public.exceptCidrs | nindent 14 }}
     {{- end }}
     {{- with .Values.networkPolicy.extraEgress }}
     {{- toYaml . | nindent 4 }}

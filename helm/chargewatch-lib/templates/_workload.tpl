@@ -174,6 +174,11 @@ spec:
           secret:
             secretName: {{ tpl .secretName $ }}
             defaultMode: 0440
+            {{- with .items }}
+            # Only these keys: e.g. a certificate without its private key.
+            items:
+              {{- toYaml . | nindent 14 }}
+            {{- end }}
         {{- end }}
         {{- with .Values.extraVolumes }}
         {{- toYaml . | nindent 8 }}
@@ -302,13 +307,15 @@ spec:
     - host: {{ $ingress.host | quote }}
       http:
         paths:
-          - path: /
+          {{- range ($ingress.paths | default (list "/")) }}
+          - path: {{ . }}
             pathType: Prefix
             backend:
               service:
-                name: {{ include "chargewatch-lib.fullname" . }}
+                name: {{ include "chargewatch-lib.fullname" $ }}
                 port:
                   name: {{ $ingress.targetPort }}
+          {{- end }}
 {{- end }}
 {{- end -}}
 

@@ -167,6 +167,7 @@ class AuthzServicer:
     def RegisterStation(self, request, context):
         """Registers a station's identity and credentials. For security profiles 1 and 2 the
         generated password is returned in this response only. ALREADY_EXISTS if registered.
+        Needs an operator's bearer access token in the `authorization` metadata.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -34,6 +34,7 @@ class AuthzStub:
     RegisterStation: _grpc.UnaryUnaryMultiCallable[_authz_pb2.RegisterStationRequest, _authz_pb2.RegisterStationResponse]
     """Registers a station's identity and credentials. For security profiles 1 and 2 the
     generated password is returned in this response only. ALREADY_EXISTS if registered.
+    Needs an operator's bearer access token in the `authorization` metadata.
     """
     AuthenticateStation: _grpc.UnaryUnaryMultiCallable[_authz_pb2.AuthenticateStationRequest, _authz_pb2.AuthenticateStationResponse]
     """Checks a connecting station: known, allowed at this profile, password right.
@@ -92,6 +93,7 @@ class AuthzAsyncStub(AuthzStub):
     RegisterStation: _aio.UnaryUnaryMultiCallable[_authz_pb2.RegisterStationRequest, _authz_pb2.RegisterStationResponse]  # type: ignore[assignment]
     """Registers a station's identity and credentials. For security profiles 1 and 2 the
     generated password is returned in this response only. ALREADY_EXISTS if registered.
+    Needs an operator's bearer access token in the `authorization` metadata.
     """
     AuthenticateStation: _aio.UnaryUnaryMultiCallable[_authz_pb2.AuthenticateStationRequest, _authz_pb2.AuthenticateStationResponse]  # type: ignore[assignment]
     """Checks a connecting station: known, allowed at this profile, password right.
@@ -153,6 +155,7 @@ class AuthzServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_authz_pb2.RegisterStationResponse, _abc.Awaitable[_authz_pb2.RegisterStationResponse]]:
         """Registers a station's identity and credentials. For security profiles 1 and 2 the
         generated password is returned in this response only. ALREADY_EXISTS if registered.
+        Needs an operator's bearer access token in the `authorization` metadata.
         """
 
     @_abc_1.abstractmethod

@@ -60,6 +60,76 @@ class SecurityStub:
                 request_serializer=chargewatch_dot_v1_dot_security__pb2.GetRiskScoreRequest.SerializeToString,
                 response_deserializer=chargewatch_dot_v1_dot_security__pb2.RiskScore.FromString,
                 _registered_method=True)
+        self.GetAlertDetail = channel.unary_unary(
+                '/chargewatch.v1.Security/GetAlertDetail',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.GetAlertRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.AlertDetail.FromString,
+                _registered_method=True)
+        self.ListSecurityIncidents = channel.unary_unary(
+                '/chargewatch.v1.Security/ListSecurityIncidents',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.ListSecurityIncidentsRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ListSecurityIncidentsResponse.FromString,
+                _registered_method=True)
+        self.GetSecurityIncident = channel.unary_unary(
+                '/chargewatch.v1.Security/GetSecurityIncident',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.GetSecurityIncidentRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.SecurityIncident.FromString,
+                _registered_method=True)
+        self.ResolveSecurityIncident = channel.unary_unary(
+                '/chargewatch.v1.Security/ResolveSecurityIncident',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.SecurityIncidentActionRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.SecurityIncident.FromString,
+                _registered_method=True)
+        self.ListRiskScores = channel.unary_unary(
+                '/chargewatch.v1.Security/ListRiskScores',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.ListRiskScoresRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ListRiskScoresResponse.FromString,
+                _registered_method=True)
+        self.ListRules = channel.unary_unary(
+                '/chargewatch.v1.Security/ListRules',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.ListRulesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ListRulesResponse.FromString,
+                _registered_method=True)
+        self.GetStationProfile = channel.unary_unary(
+                '/chargewatch.v1.Security/GetStationProfile',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.GetStationProfileRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.StationSecurityProfile.FromString,
+                _registered_method=True)
+        self.ListCertificates = channel.unary_unary(
+                '/chargewatch.v1.Security/ListCertificates',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.ListCertificatesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ListCertificatesResponse.FromString,
+                _registered_method=True)
+        self.PutResponsePolicy = channel.unary_unary(
+                '/chargewatch.v1.Security/PutResponsePolicy',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.PutResponsePolicyRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ResponsePolicy.FromString,
+                _registered_method=True)
+        self.ListResponsePolicies = channel.unary_unary(
+                '/chargewatch.v1.Security/ListResponsePolicies',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.ListResponsePoliciesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ListResponsePoliciesResponse.FromString,
+                _registered_method=True)
+        self.DeleteResponsePolicy = channel.unary_unary(
+                '/chargewatch.v1.Security/DeleteResponsePolicy',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.DeleteResponsePolicyRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.DeleteResponsePolicyResponse.FromString,
+                _registered_method=True)
+        self.RespondToAlert = channel.unary_unary(
+                '/chargewatch.v1.Security/RespondToAlert',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.RespondToAlertRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.RespondToAlertResponse.FromString,
+                _registered_method=True)
+        self.ListResponseActions = channel.unary_unary(
+                '/chargewatch.v1.Security/ListResponseActions',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.ListResponseActionsRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ListResponseActionsResponse.FromString,
+                _registered_method=True)
+        self.UndoResponseAction = channel.unary_unary(
+                '/chargewatch.v1.Security/UndoResponseAction',
+                request_serializer=chargewatch_dot_v1_dot_security__pb2.UndoResponseActionRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_security__pb2.ResponseAction.FromString,
+                _registered_method=True)
 
 
 class SecurityServicer:
@@ -84,13 +154,111 @@ class SecurityServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResolveAlert(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Resolves an alert, or marks it a false positive (which also undoes the responses it caused).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRiskScore(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlertDetail(self, request, context):
+        """The alert with its evidence, incident, state history and response actions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecurityIncidents(self, request, context):
+        """Incidents: the alerts of one subject (station, token, address, principal, tenant, certificate)
+        correlated while any of them is open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSecurityIncident(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveSecurityIncident(self, request, context):
+        """Resolves (or marks as false positives) every alert of the incident still open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRiskScores(self, request, context):
+        """Stations ranked by risk score, highest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRules(self, request, context):
+        """The rule catalogue: what each rule detects, its severity, MITRE ATT&CK for ICS technique and parameters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStationProfile(self, request, context):
+        """What the monitor learned about a station: addresses, certificates, firmware, anomaly baselines.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCertificates(self, request, context):
+        """The certificate inventory: station client certificates, the CSMS server certificate and the CA
+        chain, with expiry, revocation and the stations each one affects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutResponsePolicy(self, request, context):
+        """Response policies: for chosen rules and severities, act on the subject (or only say so: dry run).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListResponsePolicies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteResponsePolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondToAlert(self, request, context):
+        """A response asked for by an analyst for one alert (dry_run: only say what would be done).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListResponseActions(self, request, context):
+        """The audit of every response action, automatic or manual, applied, dry run or undone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndoResponseAction(self, request, context):
+        """Reverses an applied action (lifts the block or quarantine in authz); the undo is audited too.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -122,6 +290,76 @@ def add_SecurityServicer_to_server(servicer, server):
                     servicer.GetRiskScore,
                     request_deserializer=chargewatch_dot_v1_dot_security__pb2.GetRiskScoreRequest.FromString,
                     response_serializer=chargewatch_dot_v1_dot_security__pb2.RiskScore.SerializeToString,
+            ),
+            'GetAlertDetail': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlertDetail,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.GetAlertRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.AlertDetail.SerializeToString,
+            ),
+            'ListSecurityIncidents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecurityIncidents,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.ListSecurityIncidentsRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ListSecurityIncidentsResponse.SerializeToString,
+            ),
+            'GetSecurityIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSecurityIncident,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.GetSecurityIncidentRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.SecurityIncident.SerializeToString,
+            ),
+            'ResolveSecurityIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveSecurityIncident,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.SecurityIncidentActionRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.SecurityIncident.SerializeToString,
+            ),
+            'ListRiskScores': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRiskScores,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.ListRiskScoresRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ListRiskScoresResponse.SerializeToString,
+            ),
+            'ListRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRules,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.ListRulesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ListRulesResponse.SerializeToString,
+            ),
+            'GetStationProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStationProfile,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.GetStationProfileRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.StationSecurityProfile.SerializeToString,
+            ),
+            'ListCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificates,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.ListCertificatesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ListCertificatesResponse.SerializeToString,
+            ),
+            'PutResponsePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutResponsePolicy,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.PutResponsePolicyRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ResponsePolicy.SerializeToString,
+            ),
+            'ListResponsePolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResponsePolicies,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.ListResponsePoliciesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ListResponsePoliciesResponse.SerializeToString,
+            ),
+            'DeleteResponsePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteResponsePolicy,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.DeleteResponsePolicyRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.DeleteResponsePolicyResponse.SerializeToString,
+            ),
+            'RespondToAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondToAlert,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.RespondToAlertRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.RespondToAlertResponse.SerializeToString,
+            ),
+            'ListResponseActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResponseActions,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.ListResponseActionsRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ListResponseActionsResponse.SerializeToString,
+            ),
+            'UndoResponseAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndoResponseAction,
+                    request_deserializer=chargewatch_dot_v1_dot_security__pb2.UndoResponseActionRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_security__pb2.ResponseAction.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -259,6 +497,384 @@ class Security:
             '/chargewatch.v1.Security/GetRiskScore',
             chargewatch_dot_v1_dot_security__pb2.GetRiskScoreRequest.SerializeToString,
             chargewatch_dot_v1_dot_security__pb2.RiskScore.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlertDetail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/GetAlertDetail',
+            chargewatch_dot_v1_dot_security__pb2.GetAlertRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.AlertDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecurityIncidents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ListSecurityIncidents',
+            chargewatch_dot_v1_dot_security__pb2.ListSecurityIncidentsRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ListSecurityIncidentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSecurityIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/GetSecurityIncident',
+            chargewatch_dot_v1_dot_security__pb2.GetSecurityIncidentRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.SecurityIncident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveSecurityIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ResolveSecurityIncident',
+            chargewatch_dot_v1_dot_security__pb2.SecurityIncidentActionRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.SecurityIncident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRiskScores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ListRiskScores',
+            chargewatch_dot_v1_dot_security__pb2.ListRiskScoresRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ListRiskScoresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ListRules',
+            chargewatch_dot_v1_dot_security__pb2.ListRulesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ListRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStationProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/GetStationProfile',
+            chargewatch_dot_v1_dot_security__pb2.GetStationProfileRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.StationSecurityProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ListCertificates',
+            chargewatch_dot_v1_dot_security__pb2.ListCertificatesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ListCertificatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutResponsePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/PutResponsePolicy',
+            chargewatch_dot_v1_dot_security__pb2.PutResponsePolicyRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ResponsePolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResponsePolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ListResponsePolicies',
+            chargewatch_dot_v1_dot_security__pb2.ListResponsePoliciesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ListResponsePoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteResponsePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/DeleteResponsePolicy',
+            chargewatch_dot_v1_dot_security__pb2.DeleteResponsePolicyRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.DeleteResponsePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondToAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/RespondToAlert',
+            chargewatch_dot_v1_dot_security__pb2.RespondToAlertRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.RespondToAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResponseActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/ListResponseActions',
+            chargewatch_dot_v1_dot_security__pb2.ListResponseActionsRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ListResponseActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UndoResponseAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Security/UndoResponseAction',
+            chargewatch_dot_v1_dot_security__pb2.UndoResponseActionRequest.SerializeToString,
+            chargewatch_dot_v1_dot_security__pb2.ResponseAction.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,13 +64,74 @@ class SlaStub:
                 request_serializer=chargewatch_dot_v1_dot_sla__pb2.ReviewExclusionRequest.SerializeToString,
                 response_deserializer=chargewatch_dot_v1_dot_sla__pb2.Exclusion.FromString,
                 _registered_method=True)
+        self.GetIncident = channel.unary_unary(
+                '/chargewatch.v1.Sla/GetIncident',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.GetIncidentRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.Incident.FromString,
+                _registered_method=True)
+        self.ListExclusions = channel.unary_unary(
+                '/chargewatch.v1.Sla/ListExclusions',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.ListExclusionsRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListExclusionsResponse.FromString,
+                _registered_method=True)
+        self.ListPortStates = channel.unary_unary(
+                '/chargewatch.v1.Sla/ListPortStates',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.ListPortStatesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListPortStatesResponse.FromString,
+                _registered_method=True)
+        self.GetForecast = channel.unary_unary(
+                '/chargewatch.v1.Sla/GetForecast',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.GetForecastRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ForecastReport.FromString,
+                _registered_method=True)
+        self.GetReport = channel.unary_unary(
+                '/chargewatch.v1.Sla/GetReport',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.GetReportRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ReportFile.FromString,
+                _registered_method=True)
+        self.UpsertSiteProfile = channel.unary_unary(
+                '/chargewatch.v1.Sla/UpsertSiteProfile',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.UpsertSiteProfileRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.SiteProfile.FromString,
+                _registered_method=True)
+        self.GetSiteProfile = channel.unary_unary(
+                '/chargewatch.v1.Sla/GetSiteProfile',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.GetSiteProfileRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.SiteProfile.FromString,
+                _registered_method=True)
+        self.ListSiteProfiles = channel.unary_unary(
+                '/chargewatch.v1.Sla/ListSiteProfiles',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.ListSiteProfilesRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListSiteProfilesResponse.FromString,
+                _registered_method=True)
+        self.UpsertContract = channel.unary_unary(
+                '/chargewatch.v1.Sla/UpsertContract',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.UpsertContractRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.Contract.FromString,
+                _registered_method=True)
+        self.GetContract = channel.unary_unary(
+                '/chargewatch.v1.Sla/GetContract',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.GetContractRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.Contract.FromString,
+                _registered_method=True)
+        self.ListContracts = channel.unary_unary(
+                '/chargewatch.v1.Sla/ListContracts',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.ListContractsRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListContractsResponse.FromString,
+                _registered_method=True)
+        self.EvaluateContract = channel.unary_unary(
+                '/chargewatch.v1.Sla/EvaluateContract',
+                request_serializer=chargewatch_dot_v1_dot_sla__pb2.EvaluateContractRequest.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_sla__pb2.ContractEvaluation.FromString,
+                _registered_method=True)
 
 
 class SlaServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetUptime(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Uptime of a port, station, site, tenant or the whole operator over a window or period.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -100,6 +161,83 @@ class SlaServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReviewExclusion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIncident(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExclusions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPortStates(self, request, context):
+        """Current availability of ports (available, occupied, reserved, faulted, unavailable, offline...).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetForecast(self, request, context):
+        """How much more each port may be down this period before it falls below its target.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReport(self, request, context):
+        """Reports as files: JSON, or CSV of one section.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertSiteProfile(self, request, context):
+        """Site profiles: declared hours of operation, time zone, required minimum power, uptime target.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSiteProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSiteProfiles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertContract(self, request, context):
+        """SLA contracts with service providers and site hosts, and their evaluation per period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetContract(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListContracts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateContract(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -137,6 +275,66 @@ def add_SlaServicer_to_server(servicer, server):
                     servicer.ReviewExclusion,
                     request_deserializer=chargewatch_dot_v1_dot_sla__pb2.ReviewExclusionRequest.FromString,
                     response_serializer=chargewatch_dot_v1_dot_sla__pb2.Exclusion.SerializeToString,
+            ),
+            'GetIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIncident,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.GetIncidentRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.Incident.SerializeToString,
+            ),
+            'ListExclusions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExclusions,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListExclusionsRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ListExclusionsResponse.SerializeToString,
+            ),
+            'ListPortStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPortStates,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListPortStatesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ListPortStatesResponse.SerializeToString,
+            ),
+            'GetForecast': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetForecast,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.GetForecastRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ForecastReport.SerializeToString,
+            ),
+            'GetReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReport,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.GetReportRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ReportFile.SerializeToString,
+            ),
+            'UpsertSiteProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertSiteProfile,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.UpsertSiteProfileRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.SiteProfile.SerializeToString,
+            ),
+            'GetSiteProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSiteProfile,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.GetSiteProfileRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.SiteProfile.SerializeToString,
+            ),
+            'ListSiteProfiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSiteProfiles,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListSiteProfilesRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ListSiteProfilesResponse.SerializeToString,
+            ),
+            'UpsertContract': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertContract,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.UpsertContractRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.Contract.SerializeToString,
+            ),
+            'GetContract': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetContract,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.GetContractRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.Contract.SerializeToString,
+            ),
+            'ListContracts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListContracts,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.ListContractsRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ListContractsResponse.SerializeToString,
+            ),
+            'EvaluateContract': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateContract,
+                    request_deserializer=chargewatch_dot_v1_dot_sla__pb2.EvaluateContractRequest.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_sla__pb2.ContractEvaluation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +499,330 @@ class Sla:
             '/chargewatch.v1.Sla/ReviewExclusion',
             chargewatch_dot_v1_dot_sla__pb2.ReviewExclusionRequest.SerializeToString,
             chargewatch_dot_v1_dot_sla__pb2.Exclusion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/GetIncident',
+            chargewatch_dot_v1_dot_sla__pb2.GetIncidentRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.Incident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExclusions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/ListExclusions',
+            chargewatch_dot_v1_dot_sla__pb2.ListExclusionsRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ListExclusionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPortStates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/ListPortStates',
+            chargewatch_dot_v1_dot_sla__pb2.ListPortStatesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ListPortStatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetForecast(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/GetForecast',
+            chargewatch_dot_v1_dot_sla__pb2.GetForecastRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ForecastReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/GetReport',
+            chargewatch_dot_v1_dot_sla__pb2.GetReportRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ReportFile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertSiteProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/UpsertSiteProfile',
+            chargewatch_dot_v1_dot_sla__pb2.UpsertSiteProfileRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.SiteProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSiteProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/GetSiteProfile',
+            chargewatch_dot_v1_dot_sla__pb2.GetSiteProfileRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.SiteProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSiteProfiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/ListSiteProfiles',
+            chargewatch_dot_v1_dot_sla__pb2.ListSiteProfilesRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ListSiteProfilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertContract(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/UpsertContract',
+            chargewatch_dot_v1_dot_sla__pb2.UpsertContractRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.Contract.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetContract(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/GetContract',
+            chargewatch_dot_v1_dot_sla__pb2.GetContractRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.Contract.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListContracts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/ListContracts',
+            chargewatch_dot_v1_dot_sla__pb2.ListContractsRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ListContractsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateContract(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chargewatch.v1.Sla/EvaluateContract',
+            chargewatch_dot_v1_dot_sla__pb2.EvaluateContractRequest.SerializeToString,
+            chargewatch_dot_v1_dot_sla__pb2.ContractEvaluation.FromString,
             options,
             channel_credentials,
             insecure,

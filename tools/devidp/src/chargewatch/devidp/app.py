@@ -1,7 +1,9 @@
 """The HTTP surface: Keycloak's URL layout for the endpoints ChargeWatch uses.
 
 OIDC discovery, JWKS, the token endpoint (password, client_credentials, refresh_token and
-authorization_code with PKCE), the login page, userinfo and logout.
+authorization_code with PKCE), the login page, userinfo and logout. Browser apps (the operations
+dashboard) call the token and logout endpoints cross-origin: as Keycloak does, those answers carry
+CORS headers for the origins the client's webOrigins admit, and preflights are answered.
 """
 
 from __future__ import annotations
@@ -33,6 +35,24 @@ def _client_credentials(
     return client_id, client_secret
 
 
+_CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+    "Vary": "Origin",
+}
+
+
+def _cors(provider: IdentityProvider, origin: str | None, client_id: str | None) -> dict[str, str]:
+    """CORS headers for a token-endpoint answer to a page at `origin`, when the client admits it."""
+    if not origin:
+        return {}
+    client = provider.realm.clients.get(client_id or "")
+    if client is None or not client.origin_allowed(origin):
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
 def create_app(provider: IdentityProvider) -> FastAPI:
     app = FastAPI(title="ChargeWatch development identity provider", docs_url=None, redoc_url=None)
     app.state.provider = provider
@@ -41,12 +61,23 @@ def create_app(provider: IdentityProvider) -> FastAPI:
     oidc = f"{prefix}/protocol/openid-connect"
 
     @app.exception_handler(OAuthError)
-    async def oauth_error(_: Request, exc: OAuthError) -> JSONResponse:
+    async def oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
+        # A browser client must be able to read why its code exchange failed.
+        client_id = request.query_params.get("client_id") or getattr(request.state, "client_id", None)
         return JSONResponse(
             {"error": exc.error, "error_description": exc.description},
             status_code=exc.status,
-            headers={"Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store", **_cors(provider, request.headers.get("origin"), client_id)},
         )
+
+    @app.options(f"{oidc}/token")
+    @app.options(f"{oidc}/logout")
+    async def preflight(request: Request) -> Response:
+        origin = request.headers.get("origin", "")
+        # The preflight carries no client id: admit an origin some client of the realm admits.
+        if origin and any(c.origin_allowed(origin) for c in provider.realm.clients.values()):
+            return Response(status_code=204, headers={"Access-Control-Allow-Origin": origin, **_CORS_PREFLIGHT})
+        return Response(status_code=403)
 
     @app.get("/health/ready")
     @app.get("/health/live")
@@ -87,6 +118,7 @@ def create_app(provider: IdentityProvider) -> FastAPI:
 
     @app.post(f"{oidc}/token")
     async def token(
+        request: Request,
         grant_type: Annotated[str, Form()],
         authorization: Annotated[str | None, Header()] = None,
         client_id: Annotated[str | None, Form()] = None,
@@ -99,7 +131,9 @@ def create_app(provider: IdentityProvider) -> FastAPI:
         code_verifier: Annotated[str | None, Form()] = None,
         scope: Annotated[str, Form()] = "",
     ) -> JSONResponse:
+        request.state.client_id = client_id
         client = provider.client(*_client_credentials(authorization, client_id, client_secret))
+        request.state.client_id = client.client_id
         if grant_type == "password":
             if not client.direct_access_grants:
                 raise OAuthError("unauthorized_client", "Client not allowed for direct access grants")
@@ -119,7 +153,8 @@ def create_app(provider: IdentityProvider) -> FastAPI:
             body = provider.tokens(provider.redeem_code(client, code, redirect_uri, code_verifier or ""))
         else:
             raise OAuthError("unsupported_grant_type", "Unsupported grant_type")
-        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+        cors = _cors(provider, request.headers.get("origin"), client.client_id)
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache", **cors})
 
     def _check_authorization_request(client_id: str, redirect_uri: str, method: str, challenge: str) -> Client:
         client = provider.realm.clients.get(client_id)
@@ -209,14 +244,16 @@ def create_app(provider: IdentityProvider) -> FastAPI:
 
     @app.post(f"{oidc}/logout", status_code=204)
     async def logout(
+        request: Request,
         refresh_token: Annotated[str, Form()],
         authorization: Annotated[str | None, Header()] = None,
         client_id: Annotated[str | None, Form()] = None,
         client_secret: Annotated[str | None, Form()] = None,
     ) -> Response:
+        request.state.client_id = client_id
         client = provider.client(*_client_credentials(authorization, client_id, client_secret))
         provider.logout(client, refresh_token)
-        return Response(status_code=204)
+        return Response(status_code=204, headers=_cors(provider, request.headers.get("origin"), client.client_id))
 
     app.include_router(admin_router(provider))
     return app

@@ -97,9 +97,10 @@ class IdentityProvider:
 
     def tokens(self, session: Session, *, refresh: bool = True) -> dict[str, Any]:
         now = int(time.time())
+        lifespan = session.client.access_token_lifespan or self.realm.access_token_lifespan
         claims = self.realm.claims_for(session.user, session.client, session.scope)
         claims |= {
-            "exp": now + self.realm.access_token_lifespan,
+            "exp": now + lifespan,
             "iat": now,
             "jti": str(uuid.uuid4()),
             "iss": self.issuer,
@@ -107,7 +108,7 @@ class IdentityProvider:
         }
         body: dict[str, Any] = {
             "access_token": self.keys.sign(claims),
-            "expires_in": self.realm.access_token_lifespan,
+            "expires_in": lifespan,
             "token_type": "Bearer",
             "not-before-policy": 0,
             "scope": claims["scope"],

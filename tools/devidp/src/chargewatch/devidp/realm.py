@@ -90,6 +90,11 @@ class Client:
     service_accounts: bool
     redirect_uris: list[str]
     default_scopes: list[str]
+    # Origins a browser may call the token endpoint from (Keycloak's webOrigins; "+" means the
+    # redirect URIs' origins, "*" any).
+    web_origins: list[str] = field(default_factory=list)
+    # Keycloak's per-client "access.token.lifespan" attribute; None uses the realm's.
+    access_token_lifespan: int | None = None
 
     def check_secret(self, secret: str | None) -> bool:
         if self.public:
@@ -109,6 +114,29 @@ class Client:
             elif uri == pattern:
                 return True
         return False
+
+    def origin_allowed(self, origin: str) -> bool:
+        """Whether a browser page at `origin` may read this client's token responses (CORS)."""
+        for entry in self.web_origins:
+            if entry == "*":
+                return True
+            if entry == "+":
+                if any(_origin_matches(pattern, origin) for pattern in self.redirect_uris):
+                    return True
+            elif entry.rstrip("/") == origin:
+                return True
+        return False
+
+
+def _origin_matches(redirect_pattern: str, origin: str) -> bool:
+    match = re.match(r"^(https?://[^/]+)", redirect_pattern)
+    if match is None:
+        return False
+    base = match.group(1)
+    # A loopback redirect pattern admits any port (see redirect_allowed), so its origin does too.
+    if re.fullmatch(r"http://(127\.0\.0\.1|localhost)", base):
+        return re.fullmatch(rf"{re.escape(base)}(:\d+)?", origin) is not None
+    return origin == base
 
 
 @dataclass
@@ -228,6 +256,16 @@ def load_realm(realm_file: Path, overlay_file: Path | None = None) -> Realm:
     return build_realm(document)
 
 
+def _lifespan(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError) as exc:
+        raise RealmError(f"access.token.lifespan must be a number of seconds, not {value!r}") from exc
+    return seconds if seconds > 0 else None
+
+
 def build_realm(document: Mapping[str, Any]) -> Realm:
     roles = {r["name"] for r in document.get("roles", {}).get("realm", [])}
     scopes = {
@@ -250,6 +288,8 @@ def build_realm(document: Mapping[str, Any]) -> Realm:
             service_accounts=c.get("serviceAccountsEnabled", False),
             redirect_uris=list(c.get("redirectUris", [])),
             default_scopes=list(c.get("defaultClientScopes", default_scopes)),
+            web_origins=list(c.get("webOrigins", [])),
+            access_token_lifespan=_lifespan(c.get("attributes", {}).get("access.token.lifespan")),
         )
     groups = {g["name"]: g for g in document.get("groups", [])}
     users: dict[str, User] = {}

@@ -277,6 +277,9 @@ class Platform:
         if service == "authz":
             # The development realm's documented secret; a real deployment reads a Secret.
             env[f"{prefix}KEYCLOAK_CLIENT_SECRET"] = "dev-chargewatch-services-secret"
+        if service == "security-monitor":
+            # The same development service account authenticates the monitor's responses to authz.
+            env[f"{prefix}CLIENT_SECRET"] = "dev-chargewatch-services-secret"
         return env
 
     def _start_service(self, service: str) -> None:

@@ -1,0 +1,157 @@
+"""POST /v1/stations/{id}/commands/{command}: remote commands, answered with the station's own answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import grpc
+import orjson
+from fastapi import APIRouter, Header, Path
+from pydantic import BaseModel
+
+from chargewatch.auth import Principal
+from chargewatch.partner_api.api.common import errors
+from chargewatch.partner_api.commands import CommandNotApplicable, plan
+from chargewatch.partner_api.convert import OCPP_VERSIONS
+from chargewatch.partner_api.deps import ActorDep, ServicesDep, to_proto
+from chargewatch.partner_api.errors import ApiError, grpc_problem
+from chargewatch.partner_api.models import (
+    STATION_ID_PATTERN,
+    AvailabilityCommand,
+    CommandResult,
+    ResetCommand,
+    StartCommand,
+    StopCommand,
+    UnlockCommand,
+)
+from chargewatch.partner_api.services import Services
+from chargewatch.v1 import gateway_pb2, telemetry_pb2
+
+router = APIRouter(prefix="/v1/stations/{station_id}/commands", tags=["commands"])
+
+StationId = Annotated[str, Path(pattern=STATION_ID_PATTERN)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        pattern=r"^[A-Za-z0-9._:\-]{1,64}$",
+        description="Retrying with the same key sends the command once and answers with the first answer",
+    ),
+]
+_RESPONSES = errors(404, 409, 501, 502, 504)
+
+# The gateway's status codes for a command that did not get an answer, as the caller should see them.
+_COMMAND_ERRORS = {
+    grpc.StatusCode.FAILED_PRECONDITION: (409, "station-not-connected", "Conflict"),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (504, "station-timeout", "Gateway Timeout"),
+    grpc.StatusCode.ABORTED: (502, "station-error", "Bad Gateway"),
+    grpc.StatusCode.INVALID_ARGUMENT: (422, "invalid-command", "Invalid Request"),
+    grpc.StatusCode.UNIMPLEMENTED: (501, "command-not-supported", "Not Implemented"),
+    # The station dropped its connection before answering, or its gateway replica is unreachable.
+    grpc.StatusCode.UNAVAILABLE: (503, "station-unavailable", "Service Unavailable"),
+}
+
+
+async def send(
+    name: str, body: BaseModel, station_id: str, principal: Principal, services: Services, key: str | None
+) -> CommandResult:
+    clients = services.clients
+    # Visibility first: another tenant's station is answered 404, exactly as a missing one.
+    station = await clients.telemetry.GetStation(
+        telemetry_pb2.GetStationRequest(principal=to_proto(principal), station_id=station_id)
+    )
+    try:
+        planned = plan(name, body, OCPP_VERSIONS.get(station.ocpp_version))
+    except CommandNotApplicable as exc:
+        raise ApiError(409, "command-not-applicable", "Conflict", str(exc)) from exc
+    try:
+        reply = await clients.gateway.SendCommand(
+            gateway_pb2.CommandRequest(
+                station_id=station_id,
+                kind=planned.kind,  # type: ignore[arg-type]
+                arguments_json=orjson.dumps(planned.arguments).decode(),
+                requested_by=to_proto(principal),
+                idempotency_key=key or "",
+            ),
+            timeout=services.settings.command_deadline_seconds,
+        )
+    except grpc.aio.AioRpcError as exc:
+        mapped = _COMMAND_ERRORS.get(exc.code())
+        if mapped is None:
+            raise grpc_problem(exc) from exc
+        status, slug, title = mapped
+        raise ApiError(status, slug, title, exc.details() or exc.code().name) from exc
+    try:
+        answer: Any = orjson.loads(reply.response_json) if reply.response_json else {}
+    except orjson.JSONDecodeError:
+        answer = {}
+    return CommandResult(
+        station_id=station_id,
+        command=name,
+        ocpp_action=reply.ocpp_action,
+        status=reply.status or None,
+        response=answer if isinstance(answer, dict) else {"value": answer},
+        message_id=reply.message_id,
+    )
+
+
+@router.post("/start", response_model=CommandResult, responses=_RESPONSES, summary="Start charging remotely")
+async def start(
+    body: StartCommand,
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1). `status` is the station's answer."""
+    return await send("start", body, station_id, principal, services, idempotency_key)
+
+
+@router.post("/stop", response_model=CommandResult, responses=_RESPONSES, summary="Stop a charging session")
+async def stop(
+    body: StopCommand,
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """RemoteStopTransaction (1.6) / RequestStopTransaction (2.0.1)."""
+    return await send("stop", body, station_id, principal, services, idempotency_key)
+
+
+@router.post("/reset", response_model=CommandResult, responses=_RESPONSES, summary="Reset the station")
+async def reset(
+    body: ResetCommand,
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """Reset Soft/Hard (1.6) / OnIdle/Immediate (2.0.1)."""
+    return await send("reset", body, station_id, principal, services, idempotency_key)
+
+
+@router.post("/unlock", response_model=CommandResult, responses=_RESPONSES, summary="Unlock a connector")
+async def unlock(
+    body: UnlockCommand,
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    return await send("unlock", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/availability",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Make the station or one EVSE operative or inoperative",
+)
+async def availability(
+    body: AvailabilityCommand,
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    return await send("availability", body, station_id, principal, services, idempotency_key)

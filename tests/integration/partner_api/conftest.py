@@ -1,0 +1,26 @@
+"""One platform for every partner API test module (starting it takes a while), stopped by pid at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.partner_api.stack import Stack, raise_incidents_and_alerts, running_stack, wait_for
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("partner-api-platform")) as running:
+        # Every station connected and reporting, before any test looks.
+        with running.client("operator") as client:
+            wait_for(
+                lambda: (
+                    (page := client.get("/v1/stations", params={"limit": 100}).json())["total"] >= 6
+                    and all(s["online"] and s["connectors"] for s in page["items"])
+                ),
+                timeout=60,
+            )
+        # An open SLA incident and a security alert per tenant, for the routes that serve them.
+        raise_incidents_and_alerts(running)
+        yield running
