@@ -85,6 +85,12 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
     "a port out of range": {"ports": {"grpc": {"port": 70000}}},
     "a rollout that may stop every pod": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}},
     "a secret reference without key": {"secretEnv": {"CW_AUTHZ_X": {"name": "s"}}},
+    "internet egress on a port out of range": {"networkPolicy": {"publicEgress": {"ports": [0], "exceptCidrs": []}}},
+    "internet egress excluding nothing": {"networkPolicy": {"publicEgress": {"ports": [443], "exceptCidrs": []}}},
+    "an ingress path without its slash": {"ingress": {"paths": ["v1"]}},
+    "a mounted key at an absolute path": {
+        "secretMounts": [{"name": "x", "secretName": "s", "mountPath": "/m", "items": [{"key": "k", "path": "/etc/k"}]}]
+    },
 }
 
 

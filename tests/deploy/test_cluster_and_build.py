@@ -154,11 +154,19 @@ def test_make_has_commented_images_and_charts_targets() -> None:
     assert "images" in output and "charts" in output
 
 
-def test_deploy_docs_use_the_rendered_sizing_values() -> None:
-    docs = (charts.REPO / "docs" / "deploy.md").read_text()
-    sizing = sorted((charts.HELM / charts.UMBRELLA / "ci").glob("sizing-*.yaml"))
-    assert len(sizing) == 3
-    for path in sizing:
-        assert f"helm/chargewatch/ci/{path.name}" in docs, path.name
-    for step in ("kubectl apply -k k8s/", "helm upgrade --install", "production-values.yaml"):
-        assert step in docs, step
+def test_every_dockerfile_pins_the_same_base_and_uv() -> None:
+    dockerfiles = [charts.REPO / "Dockerfile", *(charts.REPO / "services" / s / "Dockerfile" for s in charts.SERVICES)]
+    bases = {m for p in dockerfiles for m in re.findall(r"^ARG PYTHON_IMAGE=(\S+)", p.read_text(), flags=re.MULTILINE)}
+    uvs = {m for p in dockerfiles for m in re.findall(r"\buv==([\d.]+)", p.read_text())}
+    assert len(bases) == 1 and len(uvs) == 1, (bases, uvs)
+    for path in dockerfiles:
+        text = path.read_text()
+        assert "UV_PROJECT_ENVIRONMENT=/app/.venv" in text and "--no-dev --no-editable" in text, path
+
+
+@pytest.mark.parametrize("service", charts.SERVICES)
+def test_dockerfile_exposes_the_ports_the_chart_opens(service: str) -> None:
+    text = (charts.REPO / "services" / service / "Dockerfile").read_text()
+    exposed = {int(p) for line in re.findall(r"^EXPOSE (.+)$", text, flags=re.MULTILINE) for p in line.split()}
+    ports = charts.values_file(charts.HELM / service / "values.yaml")["ports"]
+    assert exposed == {p["port"] for p in ports.values()}

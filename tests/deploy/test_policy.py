@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.deploy import charts
+from tests.deploy.conftest import merge
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 Objects = dict[str, list[charts.Manifest]]
@@ -273,3 +274,34 @@ def test_infrastructure_admits_services_but_not_each_other(platform: Objects) ->
     assert _ingress_allows(objects, mongo, 27017, telemetry)
     assert _ingress_allows(objects, redis, 6379, telemetry)
     assert not _ingress_allows(objects, mongo, 27017, redis)
+
+
+def test_every_egress_rule_is_a_declared_flow(
+    platform: Objects, all_values: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """DNS, the infrastructure the service uses (and the collector), its peers' gRPC ports, and (partner API
+    only) public HTTPS for webhooks: a rule outside these would be a flow nobody declared."""
+    umbrella_defaults = charts.values_file(charts.HELM / charts.UMBRELLA / "values.yaml")
+    for value_set, objects in platform.items():
+        merged = merge(umbrella_defaults, all_values[(charts.UMBRELLA, value_set)])
+        dependencies = merged["global"]["chargewatch"]["networkPolicy"]["dependencies"]
+        for name, deployment in service_deployments(objects).items():
+            values = charts.values_file(charts.HELM / name / "values.yaml")
+            peers = {(peer, spec["port"]) for peer, spec in (values["peers"] or {}).items()}
+            used = [dependencies[d] for d, on in values["uses"].items() if on] + [dependencies["otel"]]
+            (policy,) = _policies_for(objects, deployment["spec"]["template"]["metadata"]["labels"])
+            for rule in policy["spec"]["egress"]:
+                ports = [p["port"] for p in rule["ports"]]
+                targets = rule["to"]
+                where = f"{value_set}: {name} egress {ports} to {targets}"
+                if ports == [53, 53]:
+                    assert targets == merged["global"]["chargewatch"]["networkPolicy"]["dns"], where
+                elif any(t.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for t in targets):
+                    assert name == "partner-api" and ports == [443], where
+                elif any(
+                    "app.kubernetes.io/instance" in t.get("podSelector", {}).get("matchLabels", {}) for t in targets
+                ):
+                    component = targets[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                    assert len(ports) == 1 and (component, ports[0]) in peers, where
+                else:
+                    assert {"port": ports[0], "to": targets} in used and len(ports) == 1, where
