@@ -52,21 +52,24 @@ fmt: install ## Format and autofix with ruff
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-# The dashboard's browser test drives Debian's Chromium (never a browser a tool downloads itself). When it is
-# missing and apt is usable (as root, e.g. CI), it is installed: about a minute, once per machine.
-.PHONY: browser
-browser: ## Install Debian's chromium for the dashboard's browser test when /usr/bin/chromium is missing
-	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+# Two test tools come from Debian, never from a tool's own download: Chromium for the dashboard's browser
+# test and promtool (package `prometheus`) for the alert-rule unit tests. When one is missing and apt is usable
+# (as root, e.g. CI), they are installed in one apt run: about a minute, once per machine.
+TEST_TOOLS := /usr/bin/chromium:chromium /usr/bin/promtool:prometheus
+.PHONY: test-tools
+test-tools: ## Install Debian's chromium and promtool for the browser and alert-rule tests when missing
+	@missing=""; for pair in $(TEST_TOOLS); do [ -x "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing Debian's chromium for the dashboard's browser test"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-			|| echo "apt-get could not install chromium: the browser test will say so"; \
+		echo "installing Debian's$$missing for the tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+			|| echo "apt-get could not install$$missing: the tests that need them will say so"; \
 	else \
-		echo "no /usr/bin/chromium and no apt-get as root: the browser test will be skipped"; \
+		echo "missing$$missing and no apt-get as root: the tests that need them will be skipped"; \
 	fi
 
 .PHONY: test
-test: install browser ## The whole suite: unit and integration (starts its own servers)
+test: install test-tools ## The whole suite: unit and integration (starts its own servers)
 	$(RUN) pytest tests $(if $(service),-k $(service))
 
 .PHONY: test-unit
