@@ -1,14 +1,23 @@
 """Authorize over real gRPC: cached and uncached token decisions against a bare echo servicer.
 
-authz runs in its own process (real Redis, the MongoDB-wire store and the dev IdP, decisions
-published to the authorization stream, the service's default one-second local token cache);
-the client drives it from this process. On a machine with two cores or more, the authz process
-is pinned to one core and the client and Redis to another. Measured:
+authz runs in its own process as its `__main__` builds it (uvloop; the gRPC server with spans only
+for sampled calls and generic method handlers; real Redis, the MongoDB-wire store and the dev IdP;
+every decision appended to the authorization stream before it is answered; the service's default
+one-second local token cache; the SDK's tracer provider with its default parent-based sampler).
+The client is the gateway's stand-in: a bare gRPC channel (no client interceptors: a Python gRPC
+client costs as much CPU per call as the server, and it is not what is measured) sending a
+`traceparent` per call, sampled one call in ten, as the gateway's chart samples. On a machine with
+two cores or more, authz is pinned to one core and the client and Redis to another. Measured:
 - cached: p99 latency at a paced 2,000 decisions/s over 2,500 cards (each seen every 1.25 s, so
   answered from the Redis cache, not the one-second local layer), and closed-loop throughput
-  (32 in flight);
-- uncached: first sight of user-linked tokens (MongoDB record + a Keycloak admin call), p99 and rate.
-Baseline, same run, same server setup: a servicer whose Authorize answers a constant at once.
+  (32 in flight) with the server's CPU time per decision (utime+stime of its process / calls);
+- transaction starts: each card once with a transaction id (the session is reserved in Redis in
+  the same round trip that reads the token), 32 in flight;
+- uncached: first sight of user-linked tokens (MongoDB record + a Keycloak admin call), p99 and rate;
+- scaling: two authz processes serving one port (SO_REUSEPORT), one per core (the second shares
+  its core with the client and Redis), the client spreading its calls over 8 connections.
+Baseline, same run, same server setup: a servicer whose Authorize answers a constant at once
+(for the two-process figures: one authz process).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -38,6 +48,10 @@ CACHED_TOKENS = 2_500
 STATION = "CP-BENCH"
 # The service's default (CW_AUTHZ_LOCAL_TOKEN_CACHE_SECONDS).
 LOCAL_CACHE_SECONDS = 1.0
+# As the gateway's chart: one station message in ten traced end to end.
+SAMPLED_ONE_IN = 10
+SCALING_CHANNELS = 8
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _cores() -> tuple[int | None, int | None]:
@@ -59,11 +73,24 @@ def _pin(pid: int, cpu: int | set[int] | None) -> None:
             os.sched_setaffinity(int(task.name), cpus)
 
 
-def _serve(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) -> None:
-    asyncio.run(_serve_async(kind, urls, port_queue, stop_event))
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, every thread included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
-async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_event: Any) -> None:
+def _serve(kind: str, urls: dict[str, str], port: int, port_queue: Any, stop_event: Any) -> None:
+    import uvloop
+
+    from chargewatch.observability import setup_observability
+
+    # As the service's __main__: the SDK's providers (default parent-based sampling: authz follows
+    # the caller's decision), no exporter, uvloop.
+    setup_observability("authz-bench", log_level="WARNING")
+    uvloop.run(_serve_async(kind, urls, port, port_queue, stop_event))
+
+
+async def _serve_async(kind: str, urls: dict[str, str], port: int, port_queue: Any, stop_event: Any) -> None:
     from chargewatch.auth import AccessTokenValidator
     from chargewatch.authz import credentials, policies, tokens
     from chargewatch.authz.authorizer import Authorizer, DecisionPublisher, StationDirectory
@@ -71,6 +98,7 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
     from chargewatch.authz.cache import TokenCache
     from chargewatch.authz.directory import KeycloakDirectory
     from chargewatch.authz.grpc_api import AuthzServicer
+    from chargewatch.authz.pipelined_redis import PipelinedRedis
     from chargewatch.authz.sessions import SessionTracker
     from chargewatch.mongo import create_mongo_client
     from chargewatch.rpc import GrpcServer
@@ -82,14 +110,15 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
         async def Authorize(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method name
             return authz_pb2.AuthorizeResponse(status=events_pb2.AUTHORIZATION_STATUS_ACCEPTED, reason="echo")
 
-    server = GrpcServer("127.0.0.1", 0)
+    # As the service's __main__ builds it.
+    server = GrpcServer("127.0.0.1", port, sampled_tracing=True, reuse_port=True, generic_handlers_only=True)
     if kind == "echo":
-        server.add_service(authz_pb2_grpc.add_AuthzServicer_to_server, Echo(), "chargewatch.v1.Authz")
+        server.add_service(authz_pb2_grpc.add_AuthzServicer_to_server, Echo(), "chargewatch.v1.Authz")  # type: ignore[abstract]
     else:
         mongo = create_mongo_client(urls["mongo"], app_name="bench")
         db = mongo["bench_authz"]
-        # As the service's __main__ builds it.
         redis = redis_client(urls["redis"], max_connections=64, timeout_seconds=1.0)
+        pipelined = PipelinedRedis(urls["redis"], timeout_seconds=1.0)
         store = credentials.StationCredentialStore(db[credentials.COLLECTION])
         directory = KeycloakDirectory(urls["keycloak"], "chargewatch", "chargewatch-services", urls["secret"])
         blocks = BlockStore(db)
@@ -100,8 +129,8 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
             stations=StationDirectory(store),
             policies=policies.PolicyStore(db[policies.COLLECTION]),
             blocks=blocks,
-            sessions=SessionTracker(redis),
-            decisions=DecisionPublisher(EventPublisher(redis, producer="bench")),
+            sessions=SessionTracker(redis, pipelined, local_seconds=LOCAL_CACHE_SECONDS),
+            decisions=DecisionPublisher(EventPublisher(redis, producer="bench"), pipelined),
             refresh_seconds=3600,
             default_max_concurrent=1,
             default_max_session_seconds=3600,
@@ -112,8 +141,8 @@ async def _serve_async(kind: str, urls: dict[str, str], port_queue: Any, stop_ev
             AuthzServicer(store, validator, authorizer=authorizer, blocks=blocks),
             "chargewatch.v1.Authz",
         )
-    port = await server.start()
-    port_queue.put(port)
+    bound = await server.start()
+    port_queue.put(bound)
     await asyncio.to_thread(stop_event.wait)
     await server.stop(0)
 
@@ -126,7 +155,38 @@ def _p99(latencies: list[float]) -> float:
 FAILED_CALLS: dict[str, int] = {}
 
 
-async def _paced(stub: Any, request_for: Any, rate: int, seconds: int, kind: str) -> list[float]:
+class Client:
+    """The gateway's stand-in: bare channels, a `traceparent` per call (one in ten sampled)."""
+
+    def __init__(self, port: int, channels: int = 1) -> None:
+        import grpc
+
+        from chargewatch.v1 import authz_pb2_grpc
+
+        options = [("grpc.use_local_subchannel_pool", 1)] if channels > 1 else []
+        self.channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(channels)]
+        self.stubs = [authz_pb2_grpc.AuthzStub(channel) for channel in self.channels]
+        self.metadata = [
+            (
+                (
+                    "traceparent",
+                    f"00-{random.getrandbits(128) | 1:032x}-{random.getrandbits(64) | 1:016x}-"
+                    f"{'01' if i % SAMPLED_ONE_IN == 0 else '00'}",
+                ),
+            )
+            for i in range(1000)
+        ]
+
+    async def authorize(self, index: int, request: Any, deadline: float) -> Any:
+        stub = self.stubs[index % len(self.stubs)]
+        return await stub.Authorize(request, timeout=deadline, metadata=self.metadata[index % 1000])
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close(None)
+
+
+async def _paced(client: Client, request_for: Any, rate: int, seconds: int, kind: str) -> list[float]:
     """Calls sent on a fixed schedule, however late the answers; a failed call (the server fell
     behind past the 2 s deadline) counts at the time it took, and is counted in FAILED_CALLS."""
     import grpc
@@ -136,7 +196,7 @@ async def _paced(stub: Any, request_for: Any, rate: int, seconds: int, kind: str
     async def one(index: int) -> None:
         started = time.perf_counter()
         try:
-            await stub.Authorize(request_for(index), timeout=2.0)
+            await client.authorize(index, request_for(index), 2.0)
         except grpc.aio.AioRpcError:
             FAILED_CALLS[kind] = FAILED_CALLS.get(kind, 0) + 1
         latencies.append(time.perf_counter() - started)
@@ -152,14 +212,14 @@ async def _paced(stub: Any, request_for: Any, rate: int, seconds: int, kind: str
     return latencies
 
 
-async def _closed(stub: Any, request_for: Any, calls: int, concurrency: int) -> tuple[float, list[float]]:
+async def _closed(client: Client, request_for: Any, calls: int, concurrency: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
     counter = iter(range(calls))
 
     async def worker() -> None:
         for index in counter:
             started = time.perf_counter()
-            await stub.Authorize(request_for(index), timeout=5.0)
+            await client.authorize(index, request_for(index), 5.0)
             latencies.append(time.perf_counter() - started)
 
     begin = time.perf_counter()
@@ -167,42 +227,100 @@ async def _closed(stub: Any, request_for: Any, calls: int, concurrency: int) -> 
     return calls / (time.perf_counter() - begin), latencies
 
 
-async def _measure(kind: str, urls: dict[str, str], cards: list[str], fresh: list[list[str]]) -> dict[str, list[float]]:
-    from chargewatch.rpc import client_channel
-    from chargewatch.v1 import authz_pb2, authz_pb2_grpc
-
+def _start_servers(kind: str, urls: dict[str, str], processes: int) -> tuple[list[Any], Any, int]:
     ctx = mp.get_context("spawn")
     ports, stop = ctx.Queue(), ctx.Event()
-    process = ctx.Process(target=_serve, args=(kind, urls, ports, stop))
-    process.start()
-    results: dict[str, list[float]] = {"p99": [], "rate": [], "uncached_p99": [], "uncached_rate": []}
-    try:
+    started: list[Any] = []
+    port = 0
+    for index in range(processes):
+        process = ctx.Process(target=_serve, args=(kind, urls, port, ports, stop))
+        process.start()
+        started.append(process)
         port = ports.get(timeout=60)
         assert process.pid is not None
-        _pin(process.pid, SERVER_CPU)
-        channel = client_channel(f"127.0.0.1:{port}")
-        stub = authz_pb2_grpc.AuthzStub(channel)
+        # One process per core: the first on the server's core, a second on the client's.
+        _pin(process.pid, SERVER_CPU if index % 2 == 0 else CLIENT_CPU)
+    return started, stop, port
+
+
+async def _clear_sessions(urls: dict[str, str]) -> None:
+    """Transaction starts leave sessions: end them, so every run starts each card afresh."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(urls["redis"])
+    keys = [key async for key in client.scan_iter(match="cw:authz:sessions:*", count=1000)]
+    keys += [key async for key in client.scan_iter(match="cw:authz:tx-tokens:*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+async def _measure(
+    kind: str, urls: dict[str, str], cards: list[str], fresh: list[list[str]], *, processes: int = 1
+) -> dict[str, list[float]]:
+    from chargewatch.v1 import authz_pb2
+
+    label = kind if processes == 1 else f"{kind} x{processes}"
+
+    servers, stop, port = _start_servers(kind, urls, processes)
+    results: dict[str, list[float]] = {
+        key: []
+        for key in (
+            "p99",
+            "rate",
+            "cpu_us",
+            "client_cpu_us",
+            "tx_rate",
+            "tx_cpu_us",
+            "uncached_p99",
+            "uncached_rate",
+        )
+    }
+    pids = [s.pid for s in servers]
+
+    def server_cpu() -> float:
+        return sum(_cpu_seconds(pid) for pid in pids)
+
+    try:
+        client = Client(port, SCALING_CHANNELS if processes > 1 else 1)
 
         def cached(index: int) -> Any:
             return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
 
-        await _closed(stub, cached, len(cards), 16)  # warm-up: every card cached in Redis
+        await _closed(client, cached, len(cards), 16)  # warm-up: every card cached in Redis
         for run in range(RUNS):
-            results["p99"].append(_p99(await _paced(stub, cached, PACED_RATE, PACED_SECONDS, kind)))
-            rate, _ = await _closed(stub, cached, CLOSED_CALLS, 32)
+            results["p99"].append(_p99(await _paced(client, cached, PACED_RATE, PACED_SECONDS, label)))
+            cpu, client_cpu = server_cpu(), time.process_time()
+            rate, _ = await _closed(client, cached, CLOSED_CALLS, 32)
+            results["cpu_us"].append((server_cpu() - cpu) / CLOSED_CALLS * 1e6)
+            results["client_cpu_us"].append((time.process_time() - client_cpu) / CLOSED_CALLS * 1e6)
             results["rate"].append(rate)
+            if processes > 1:
+                continue
+
+            def start(index: int, run: int = run) -> Any:
+                return authz_pb2.AuthorizeRequest(
+                    station_id=STATION, id_token=cards[index], transaction_id=f"bench-{run}-{index}"
+                )
+
+            cpu = server_cpu()
+            rate, _ = await _closed(client, start, len(cards), 32)
+            results["tx_cpu_us"].append((server_cpu() - cpu) / len(cards) * 1e6)
+            results["tx_rate"].append(rate)
+            await _clear_sessions(urls)
             batch = fresh[run]
 
             def uncached(index: int, batch: list[str] = batch) -> Any:
                 return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=batch[index])
 
-            rate, latencies = await _closed(stub, uncached, len(batch), 8)
+            rate, latencies = await _closed(client, uncached, len(batch), 8)
             results["uncached_rate"].append(rate)
             results["uncached_p99"].append(_p99(latencies))
-        await channel.close(None)
+        await client.close()
     finally:
         stop.set()
-        process.join(30)
+        for process in servers:
+            process.join(30)
     return results
 
 
@@ -242,6 +360,83 @@ async def _prepare(urls: dict[str, str]) -> tuple[list[str], list[list[str]]]:
     return cards, fresh
 
 
+def _measurements(
+    ours: dict[str, list[float]], echo: dict[str, list[float]], two: dict[str, list[float]]
+) -> list[Measurement]:
+    base = "bare echo servicer"
+    one = "one authz process"
+    return [
+        Measurement(
+            f"cached decision p99 at {PACED_RATE:,}/s paced (us)",
+            "us",
+            ours["p99"],
+            base,
+            echo["p99"],
+            higher_is_better=False,
+            target="< 2,000 us (2 ms)",
+        ),
+        Measurement("cached decisions/s, 32 in flight", "decisions/s", ours["rate"], base, echo["rate"]),
+        Measurement(
+            "server CPU per cached decision (us)",
+            "us",
+            ours["cpu_us"],
+            base,
+            echo["cpu_us"],
+            higher_is_better=False,
+        ),
+        Measurement(
+            "client CPU per call (us; not the bottleneck below 1 core)",
+            "us",
+            ours["client_cpu_us"],
+            base,
+            echo["client_cpu_us"],
+            higher_is_better=False,
+        ),
+        Measurement(
+            "transaction starts/s (session reserved), 32 in flight",
+            "decisions/s",
+            ours["tx_rate"],
+            base,
+            echo["tx_rate"],
+        ),
+        Measurement(
+            "server CPU per transaction start (us)",
+            "us",
+            ours["tx_cpu_us"],
+            base,
+            echo["tx_cpu_us"],
+            higher_is_better=False,
+        ),
+        Measurement(
+            "uncached (MongoDB + Keycloak) decisions/s, 8 in flight",
+            "decisions/s",
+            ours["uncached_rate"],
+            base,
+            echo["uncached_rate"],
+        ),
+        Measurement(
+            "uncached decision p99 (us)",
+            "us",
+            ours["uncached_p99"],
+            base,
+            echo["uncached_p99"],
+            higher_is_better=False,
+        ),
+        Measurement(
+            f"2 processes, one port: cached p99 at {PACED_RATE:,}/s paced (us)",
+            "us",
+            two["p99"],
+            one,
+            ours["p99"],
+            higher_is_better=False,
+            target="< 2,000 us (2 ms)",
+        ),
+        Measurement(
+            "2 processes, one port: cached decisions/s, 32 in flight", "decisions/s", two["rate"], one, ours["rate"]
+        ),
+    ]
+
+
 def run() -> str:
     from chargewatch.devstack.processes import start_identity_provider, start_mongo_store, start_redis
 
@@ -263,40 +458,12 @@ def run() -> str:
         cards, fresh = asyncio.run(_prepare(urls))
         ours = asyncio.run(_measure("authz", urls, cards, fresh))
         echo = asyncio.run(_measure("echo", urls, cards, fresh))
+        two = asyncio.run(_measure("authz", urls, cards, fresh, processes=2))
     finally:
         for process in (idp, mongo, redis):
             process.stop()
         _pin(os.getpid(), everywhere)
-    measurements = [
-        Measurement(
-            f"cached decision p99 at {PACED_RATE:,}/s paced (us)",
-            "us",
-            ours["p99"],
-            "bare echo servicer",
-            echo["p99"],
-            higher_is_better=False,
-            target="< 2,000 us (2 ms)",
-        ),
-        Measurement(
-            "cached decisions/s, 32 in flight", "decisions/s", ours["rate"], "bare echo servicer", echo["rate"]
-        ),
-        Measurement(
-            "uncached (MongoDB + Keycloak) decisions/s, 8 in flight",
-            "decisions/s",
-            ours["uncached_rate"],
-            "bare echo servicer",
-            echo["uncached_rate"],
-        ),
-        Measurement(
-            "uncached decision p99 (us)",
-            "us",
-            ours["uncached_p99"],
-            "bare echo servicer",
-            echo["uncached_p99"],
-            higher_is_better=False,
-        ),
-    ]
-    section = write_section(TITLE, __doc__ or "", measurements)
+    section = write_section(TITLE, __doc__ or "", _measurements(ours, echo, two))
     failed = ", ".join(f"{kind} {count}" for kind, count in sorted(FAILED_CALLS.items())) or "none"
     section += f"Paced calls that failed (deadline 2 s; counted at the time they took): {failed}.\n"
     record(TITLE, section)

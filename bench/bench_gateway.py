@@ -2,11 +2,13 @@
 
 Three servers, measured in the same run, one after the other, each pinned to core 0 while the
 load generator (`bench.gateway_load`, raw RFC 6455 sockets), Redis and the authz stand-in share
-core 1:
+core 1; all three run on uvloop:
 - ChargeWatch's gateway (`python -m chargewatch.ocpp_gateway`): handshake authentication through
-  authz over gRPC, Redis ownership leases, compiled schema validation of every request and
-  answer, rate limit and replay checks, a SERVER span per CALL, meter readings converted and
-  flagged, and every fact published on its Redis stream before the answer is sent;
+  authz over gRPC (a station authz accepted moments ago is recognised without asking again, as
+  the gateway is deployed: `CW_GATEWAY_AUTH_CACHE_SECONDS`), Redis ownership leases, compiled
+  schema validation of every request and answer, rate limit and replay checks, a trace per CALL,
+  meter readings converted and flagged, and every fact published on its Redis stream before the
+  answer is sent;
 - a minimal CSMS on the `ocpp` package (`bench.gateway_baselines ocpp`): its ChargePoint class,
   jsonschema validation, no publishing, no authentication;
 - a bare `websockets` server (`bench.gateway_baselines bare`): parse and answer, nothing else —
@@ -15,17 +17,21 @@ core 1:
 authz is a stand-in answering AuthenticateStation from memory over a real gRPC server
 (`bench.gateway_authz`; real authz verifies Argon2 hashes, which is authz's cost, not the
 gateway's). The gateway runs with its Helm chart's trace sampling (one message in ten traced end to
-end; every message still opens its span); no exporter is configured. The gateway's per-station rate
-limit is raised for the benchmark (each station keeps one call in flight, far above the 10/s a real
-station is allowed); the bucket is still checked.
+end with a recorded span; the others carry their unsampled trace context); no exporter is
+configured. The gateway's per-station rate limit is raised for the benchmark (each station keeps
+one call in flight, far above the 10/s a real station is allowed); the bucket is still checked.
 
 Per run and server: a fresh process; 10,000 stations connect and boot at once (at most 300
-handshakes in flight, as after a gateway restart) and the time until the last one is booted is
-taken; with all of them connected, the server's resident memory less its idle memory, per
-station; then 200 stations send MeterValues (5 sampled values each): paced at 5 calls/s each
-(1,000/s: the answer latency without queueing), then each with one call always in flight (the
-throughput). For the gateway, the number of entries on the meter stream is checked against the
-answers counted.
+handshakes in flight, as after a gateway restart: their first connection); once that has
+settled, every socket drops at once (a network or load balancer failure) and all 10,000
+reconnect and boot again, at most 300 handshakes in flight — the time until the last one is
+booted is the reconnect storm's. With all of them connected, the server's resident memory less
+its idle memory, per station. Then 200 stations send MeterValues (5 sampled values each): paced
+at 5 calls/s each (1,000/s: the answer latency without queueing), then each with one call always
+in flight (the throughput, and the server's CPU time per call: its utime + stime over the
+window, divided by the calls answered). For the gateway, the number of entries on the meter
+stream is checked against the answers counted. The load generator's own CPU is recorded too:
+near 100% of its core, it rather than the server would set the pace.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -233,8 +239,17 @@ def _load_env(infra: Infrastructure) -> dict[str, str]:
     return {**os.environ, PASSWORD_VARIABLE: infra.password}
 
 
-def _storm(port: int, server: ManagedProcess, infra: Infrastructure) -> tuple[float, float]:
-    """Connect and boot every station at once; (seconds, bytes of server memory per connected station)."""
+@dataclass
+class Storm:
+    first_seconds: float
+    again_seconds: float
+    bytes_per_station: float
+    # Share of its core the load generator used during the reconnect wave (near 1: it was the limit).
+    client_cpu: float
+
+
+def _storm(port: int, server: ManagedProcess, infra: Infrastructure) -> Storm:
+    """Every station connects and boots; all drop at once and reconnect; memory with all connected."""
     _wait_idle(server.pid)  # started and settled before its idle memory is read
     idle = _rss_bytes(server.pid)
     load = subprocess.Popen(
@@ -251,24 +266,47 @@ def _storm(port: int, server: ManagedProcess, infra: Infrastructure) -> tuple[fl
     )
     if load.stdout is None or load.stdin is None:
         raise RuntimeError("the load generator's pipes are missing")
-    line = load.stdout.readline()
-    if not line:
-        load.wait(30)
-        raise RuntimeError(f"storm failed: {load.stderr.read().decode() if load.stderr else ''}")
-    report = json.loads(line)
+    stdin, stdout = load.stdin, load.stdout
+
+    def answer() -> dict[str, Any]:
+        line = stdout.readline()
+        if not line:
+            load.wait(30)
+            raise RuntimeError(f"storm failed: {load.stderr.read().decode() if load.stderr else ''}")
+        report: dict[str, Any] = json.loads(line)
+        if report.get("stations", STORM_STATIONS) != STORM_STATIONS:
+            raise RuntimeError(f"only {report['stations']} of {STORM_STATIONS} stations connected")
+        return report
+
+    def command(text: str) -> dict[str, Any]:
+        stdin.write(text.encode() + b"\n")
+        stdin.flush()
+        return answer()
+
+    first = answer()
+    # Settled (the first logins' events published, leases written) before they all drop.
+    _wait_idle(server.pid)
+    command("drop")
+    # The 10,000 disconnections (leases released, events published) are over before they return.
+    _wait_idle(server.pid)
+    again = command("connect")
     _wait_idle(server.pid)  # answers sent, buffers drained: what remains is the sessions' own memory
     connected = _rss_bytes(server.pid)
-    load.stdin.close()
+    stdin.close()
     load.wait(60)
-    # The 10,000 disconnections (leases released, events published) are over before the next phase.
     _wait_idle(server.pid)
-    if report["stations"] != STORM_STATIONS:
-        raise RuntimeError(f"only {report['stations']} of {STORM_STATIONS} stations connected")
-    return float(report["seconds"]), (connected - idle) / STORM_STATIONS
+    return Storm(
+        float(first["seconds"]),
+        float(again["seconds"]),
+        (connected - idle) / STORM_STATIONS,
+        float(again["client_cpu"]),
+    )
 
 
-def _measure(port: int, infra: Infrastructure) -> dict[str, Any]:
+def _measure(port: int, infra: Infrastructure, server_pid: int) -> dict[str, Any]:
     extra = [
+        "--server-pid",
+        str(server_pid),
         "--stations",
         str(LOAD_STATIONS),
         "--paced-rate",
@@ -303,24 +341,24 @@ def _meter_entries(client: redis.Redis) -> int:
 
 @dataclass
 class Figures:
-    rate: list[float]
-    p50_us: list[float]
-    p99_us: list[float]
-    saturated_p99_us: list[float]
-    storm_seconds: list[float]
-    bytes_per_station: list[float]
-
-    @classmethod
-    def empty(cls) -> Figures:
-        return cls([], [], [], [], [], [])
+    rate: list[float] = field(default_factory=list)
+    p50_us: list[float] = field(default_factory=list)
+    p99_us: list[float] = field(default_factory=list)
+    saturated_p99_us: list[float] = field(default_factory=list)
+    cpu_us_per_call: list[float] = field(default_factory=list)
+    client_cpu: list[float] = field(default_factory=list)
+    first_storm_seconds: list[float] = field(default_factory=list)
+    storm_seconds: list[float] = field(default_factory=list)
+    storm_client_cpu: list[float] = field(default_factory=list)
+    bytes_per_station: list[float] = field(default_factory=list)
 
 
 def _one_run(kind: str, infra: Infrastructure, client: redis.Redis, figures: Figures) -> None:
     server, port = _start_server(kind, infra)
     try:
-        seconds, per_station = _storm(port, server, infra)
+        storm = _storm(port, server, infra)
         before = _meter_entries(client) if kind == "gateway" else 0
-        report = _measure(port, infra)
+        report = _measure(port, infra, server.pid)
         if kind == "gateway":
             published = _meter_entries(client) - before
             answered = report["paced"]["answered"] + report["saturated"]["answered"]
@@ -329,12 +367,18 @@ def _one_run(kind: str, infra: Infrastructure, client: redis.Redis, figures: Fig
                 raise RuntimeError(f"{answered} MeterValues answered but only {published} published")
     finally:
         server.stop()
-    figures.rate.append(report["saturated"]["rate"])
+    saturated = report["saturated"]
+    figures.rate.append(saturated["rate"])
     figures.p50_us.append(report["paced"]["p50_us"])
     figures.p99_us.append(report["paced"]["p99_us"])
-    figures.saturated_p99_us.append(report["saturated"]["p99_us"])
-    figures.storm_seconds.append(seconds)
-    figures.bytes_per_station.append(per_station)
+    figures.saturated_p99_us.append(saturated["p99_us"])
+    figures.cpu_us_per_call.append(saturated["server_cpu_us_per_call"])
+    figures.client_cpu.append(saturated["client_cpu"] * 100)
+    figures.first_storm_seconds.append(storm.first_seconds)
+    figures.storm_seconds.append(storm.again_seconds)
+    figures.storm_client_cpu.append(storm.client_cpu * 100)
+    figures.bytes_per_station.append(storm.bytes_per_station)
+    sys.stderr.write(f"{kind}: {json.dumps(saturated)} storm {storm}\n")
     client.flushall()
 
 
@@ -342,57 +386,84 @@ def _measurements(results: dict[str, Figures]) -> list[Measurement]:
     ours, ocpp, bare = results["gateway"], results["ocpp"], results["bare"]
     paced_total = int(LOAD_STATIONS * PACED_RATE)
     rows: list[Measurement] = []
-    for baseline, figures, target in (
-        ("ocpp", ocpp, ">= 10,000/s and >= 4x"),
-        ("bare", bare, ">= 40% of the ceiling"),
-    ):
-        rows.append(
-            Measurement(
-                "MeterValues answered/s, one process (validated, published)",
-                "msg/s",
-                ours.rate,
-                BASELINE_NAMES[baseline],
-                figures.rate,
-                target=target,
+
+    def both(
+        name: str, unit: str, pick: Callable[[Figures], list[float]], *, higher: bool, targets: tuple[str, str]
+    ) -> None:
+        for baseline, figures, target in (("ocpp", ocpp, targets[0]), ("bare", bare, targets[1])):
+            rows.append(
+                Measurement(
+                    name,
+                    unit,
+                    pick(ours),
+                    BASELINE_NAMES[baseline],
+                    pick(figures),
+                    higher_is_better=higher,
+                    target=target,
+                )
             )
-        )
-    for name, values, ocpp_values, bare_values in (
-        (f"answer latency p50 at {paced_total:,} msg/s (us)", ours.p50_us, ocpp.p50_us, bare.p50_us),
-        (f"answer latency p99 at {paced_total:,} msg/s (us)", ours.p99_us, ocpp.p99_us, bare.p99_us),
-        ("answer latency p99 at full load (us)", ours.saturated_p99_us, ocpp.saturated_p99_us, bare.saturated_p99_us),
-    ):
-        for baseline, base_values in (("ocpp", ocpp_values), ("bare", bare_values)):
-            rows.append(Measurement(name, "us", values, BASELINE_NAMES[baseline], base_values, higher_is_better=False))
-    for baseline, figures, target in (("ocpp", ocpp, "<= 24 KiB"), ("bare", bare, "<= 24 KiB")):
-        rows.append(
-            Measurement(
-                "memory per connected station (bytes)",
-                "B",
-                ours.bytes_per_station,
-                BASELINE_NAMES[baseline],
-                figures.bytes_per_station,
-                higher_is_better=False,
-                target=target,
-            )
-        )
-    storm_ms = [s * 1000 for s in ours.storm_seconds]
-    for baseline, figures, target in (("ocpp", ocpp, "—"), ("bare", bare, "<= 1.25x the bare server")):
-        rows.append(
-            Measurement(
-                f"{STORM_STATIONS:,} stations reconnected and booted (ms)",
-                "ms",
-                storm_ms,
-                BASELINE_NAMES[baseline],
-                [s * 1000 for s in figures.storm_seconds],
-                higher_is_better=False,
-                target=target,
-            )
-        )
+
+    both(
+        "MeterValues answered/s, one process (validated, published)",
+        "msg/s",
+        lambda f: f.rate,
+        higher=True,
+        targets=(">= 10,000/s and >= 4x", ">= 40% of the ceiling"),
+    )
+    both(
+        "server CPU per MeterValues at full load (us)",
+        "us",
+        lambda f: f.cpu_us_per_call,
+        higher=False,
+        targets=("—", "—"),
+    )
+    both(
+        f"answer latency p50 at {paced_total:,} msg/s (us)", "us", lambda f: f.p50_us, higher=False, targets=("—", "—")
+    )
+    both(
+        f"answer latency p99 at {paced_total:,} msg/s (us)", "us", lambda f: f.p99_us, higher=False, targets=("—", "—")
+    )
+    both("answer latency p99 at full load (us)", "us", lambda f: f.saturated_p99_us, higher=False, targets=("—", "—"))
+    both(
+        "memory per connected station (bytes)",
+        "B",
+        lambda f: f.bytes_per_station,
+        higher=False,
+        targets=("<= 24 KiB", "<= 24 KiB"),
+    )
+    both(
+        f"{STORM_STATIONS:,} stations reconnected and booted (ms)",
+        "ms",
+        lambda f: [s * 1000 for s in f.storm_seconds],
+        higher=False,
+        targets=("—", "<= 1.25x the bare server"),
+    )
+    both(
+        f"{STORM_STATIONS:,} stations' first connection and boot (ms)",
+        "ms",
+        lambda f: [s * 1000 for s in f.first_storm_seconds],
+        higher=False,
+        targets=("—", "—"),
+    )
+    both(
+        "load generator's core used at full load (%)",
+        "%",
+        lambda f: f.client_cpu,
+        higher=False,
+        targets=("—", "—"),
+    )
+    both(
+        "load generator's core used during the reconnect (%)",
+        "%",
+        lambda f: f.storm_client_cpu,
+        higher=False,
+        targets=("—", "—"),
+    )
     return rows
 
 
 def run() -> str:
-    results = {kind: Figures.empty() for kind in KINDS}
+    results = {kind: Figures() for kind in KINDS}
     with _infrastructure() as infra:
         client = redis.Redis.from_url(infra.redis_url)
         try:

@@ -7,7 +7,10 @@ spliced in every 2,000 events (a brute force, a tamper report, a rate-limit even
 written to the Redis streams first; then ONE monitor process (ConsumerGroupWorker + the detection
 engine with every rule enabled + the alert book writing alerts and incidents to the MongoDB-wire
 store) consumes it. Baseline, same run, same Redis and entries: the consumer group with a handler that
-does nothing (decode, span, ack only).
+does nothing (decode, one span per batch, ack only). Also recorded: the CPU time (user + system, from
+getrusage) this process spends per event, for the monitor and for that baseline; far less sensitive to
+other load on the machine than the rates. The process uses the service's garbage-collector settings
+(`monitor.tune_gc`), as `python -m chargewatch.security_monitor` does.
 
 Detection delay: another process publishes the same mix at 20,000 events/s for a few seconds, stamping
 each event's receive time as it sends it; the delay of an alert is from the receive time of the event
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -35,6 +39,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
+from redis.typing import EncodableT, FieldT
 
 from bench.harness import Measurement, record, write_section
 from chargewatch.devstack.processes import ManagedProcess, start_mongo_store, start_redis
@@ -43,7 +48,7 @@ from chargewatch.security_monitor import store
 from chargewatch.security_monitor.alerts import AlertBook
 from chargewatch.security_monitor.directory import StationDirectory, StationInfo
 from chargewatch.security_monitor.engine import DetectionEngine
-from chargewatch.security_monitor.monitor import FAMILIES, Monitor
+from chargewatch.security_monitor.monitor import FAMILIES, Monitor, tune_gc
 from chargewatch.security_monitor.synthetic import Events, NormalFleet
 from chargewatch.streams import ConsumerGroupWorker, Event, kind_of_envelope, stream_name
 from chargewatch.v1 import events_pb2
@@ -110,7 +115,7 @@ def attack(ev: Events, number: int, at: float) -> Iterator[tuple[E.EventEnvelope
         yield ev.authorization(f"BER-{number % 10}", at + 0.001, token), True
 
 
-def fields(envelope: E.EventEnvelope) -> dict[str | bytes, Any]:
+def fields(envelope: E.EventEnvelope) -> dict[FieldT, EncodableT]:
     return {
         "id": envelope.event_id,
         "type": envelope.event_type,
@@ -152,29 +157,41 @@ async def fresh_book(mongo: AsyncMongoClient[Document], name: str) -> AlertBook:
     return AlertBook(store.Collections(db), None)
 
 
-async def consume(redis: aioredis.Redis, handler: Any, expected: int, counter: Any) -> float:
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def consume(redis: aioredis.Redis, handler: Any, expected: int, counter: Any) -> tuple[float, float]:
+    """(events per second, CPU microseconds of this process per event)."""
     worker = ConsumerGroupWorker(
         redis, group="bench", consumer="leader", families=FAMILIES, handler=handler, batch_size=500, block_ms=50
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     task = asyncio.create_task(worker.run())
     while counter() < expected:  # noqa: ASYNC110 (polls the handler's counter; nothing to wait on)
         await asyncio.sleep(0.01)
-    elapsed = time.perf_counter() - started
+    elapsed, used = time.perf_counter() - started, cpu_seconds() - cpu
     worker.stop()
     await task
-    return expected / elapsed
+    return expected / elapsed, used / expected * 1e6
 
 
-async def throughput(redis: aioredis.Redis, mongo: AsyncMongoClient[Document]) -> tuple[list[float], list[float], int]:
+async def throughput(
+    redis: aioredis.Redis, mongo: AsyncMongoClient[Document]
+) -> tuple[list[float], list[float], list[float], list[float], int]:
     ours: list[float] = []
     bare: list[float] = []
+    ours_cpu: list[float] = []
+    bare_cpu: list[float] = []
     alerts = 0
     for run_number in range(RUNS):
         total = await preload(redis, EVENTS)
         book = await fresh_book(mongo, f"bench_security_{run_number}")
         monitor = Monitor(DetectionEngine(locations=directory().location), book, None)
-        ours.append(await consume(redis, monitor, total, lambda m=monitor: m.processed))
+        rate, cpu = await consume(redis, monitor, total, lambda m=monitor: m.processed)
+        ours.append(rate)
+        ours_cpu.append(cpu)
         alerts = await book.c.alerts.count_documents({})
 
         total = await preload(redis, EVENTS)
@@ -183,8 +200,10 @@ async def throughput(redis: aioredis.Redis, mongo: AsyncMongoClient[Document]) -
         async def nothing(events: list[Event], seen: list[int] = seen) -> None:
             seen[0] += len(events)
 
-        bare.append(await consume(redis, nothing, total, lambda seen=seen: seen[0]))
-    return ours, bare, alerts
+        rate, cpu = await consume(redis, nothing, total, lambda seen=seen: seen[0])
+        bare.append(rate)
+        bare_cpu.append(cpu)
+    return ours, bare, ours_cpu, bare_cpu, alerts
 
 
 def paced_publisher(redis_url: str, seconds: float, ready: Any) -> None:
@@ -328,8 +347,9 @@ async def measure() -> list[Measurement]:
     mongo: AsyncMongoClient[Document] = create_mongo_client(
         f"mongodb://127.0.0.1:{mongo_server.port}/", app_name="bench"
     )
+    tune_gc()
     try:
-        ours, bare, alerts = await throughput(redis, mongo)
+        ours, bare, ours_cpu, bare_cpu, alerts = await throughput(redis, mongo)
         delays, expected, _raised, backlog = await paced(redis, mongo, redis_url)
     finally:
         await redis.aclose()
@@ -348,6 +368,14 @@ async def measure() -> list[Measurement]:
             "bare consumer group, no-op handler",
             bare,
             target=">= 20,000 events/s",
+        ),
+        Measurement(
+            "CPU time of the consuming process per event (user + system)",
+            "us",
+            ours_cpu,
+            "bare consumer group, no-op handler",
+            bare_cpu,
+            higher_is_better=False,
         ),
         Measurement(
             f"detection delay at {RATE:,} events/s, median ({paced_note})",

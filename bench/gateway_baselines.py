@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
+import uvloop
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
@@ -116,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, hard), hard))
-    # The default event loop, as the gateway's `python -m chargewatch.ocpp_gateway` uses.
-    asyncio.run(serve_until_stopped(options.kind, options.port))
+    # uvloop, as the gateway's `python -m chargewatch.ocpp_gateway` uses.
+    uvloop.run(serve_until_stopped(options.kind, options.port))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ Modes:
   latency without queueing), then each keeps one call in flight (OCPP-J allows one outstanding
   CALL per station) for the throughput and the latency under full load.
 - storm: `--stations` stations connect and boot, at most `--concurrency` handshakes at a time, and
-  keep their sockets open; the figures are printed, then the sockets close when stdin does (so the
-  caller can read the server's memory while every station is connected).
+  keep their sockets open; the figures are printed. With `--hold` the generator then reads
+  commands on stdin, answering each with a JSON line: `drop` closes every socket at once (a
+  network or load balancer failure), `connect` connects and boots every station again (the
+  reconnect storm); the sockets close when stdin does (so the caller can read the server's
+  memory while every station is connected).
 """
 
 from __future__ import annotations
@@ -345,6 +348,13 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of another process (the server under test), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Fleet:
     endpoint: Endpoint
@@ -398,23 +408,31 @@ async def probe(endpoint: Endpoint, action: str) -> dict[str, Any]:
     return {"mode": "probe", "action": action, "answer": answer, "supported": answer[0] == 3}
 
 
-async def _window(driver: Driver, warmup: float, seconds: float) -> dict[str, float]:
+async def _window(driver: Driver, warmup: float, seconds: float, server_pid: int | None) -> dict[str, float]:
     driver.counting = False
     await asyncio.sleep(warmup)
     driver.window()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
+    server_started = process_cpu_seconds(server_pid) if server_pid is not None else 0.0
     await asyncio.sleep(seconds)
     driver.counting = False
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     latencies = sorted(driver.latencies)
-    return {
+    report = {
         "rate": driver.answered_calls / elapsed,
         "answered": driver.answered_calls,
         "errors": driver.errors,
         "p50_us": percentile(latencies, 0.50) * 1e6,
         "p99_us": percentile(latencies, 0.99) * 1e6,
+        # Share of its core the load generator used: near 1.0 it, not the server, would be the limit.
         "client_cpu": cpu / elapsed,
     }
+    if server_pid is not None:
+        server_cpu = process_cpu_seconds(server_pid) - server_started
+        report["server_cpu"] = server_cpu / elapsed
+        # CPU time of the server per answered call (its utime + stime; insensitive to other load).
+        report["server_cpu_us_per_call"] = server_cpu / max(driver.answered_calls, 1) * 1e6
+    return report
 
 
 async def measure(endpoint: Endpoint, action: str, options: argparse.Namespace) -> dict[str, Any]:
@@ -427,9 +445,9 @@ async def measure(endpoint: Endpoint, action: str, options: argparse.Namespace) 
         station.driver = driver
         # Spread the first calls over one interval so the paced load is even, not in bursts.
         loop.call_later(interval * position / len(fleet.stations), station.send_call, driver.action, driver.payload)
-    paced = await _window(driver, options.warmup, options.paced_seconds)
+    paced = await _window(driver, options.warmup, options.paced_seconds, options.server_pid)
     driver.interval = None  # every station sends its next call as soon as the previous is answered
-    saturated = await _window(driver, options.warmup, options.seconds)
+    saturated = await _window(driver, options.warmup, options.seconds, options.server_pid)
     driver.running = False
     fleet.close()
     return {
@@ -443,23 +461,44 @@ async def measure(endpoint: Endpoint, action: str, options: argparse.Namespace) 
     }
 
 
-async def storm(endpoint: Endpoint, options: argparse.Namespace) -> dict[str, Any]:
-    fleet = Fleet(endpoint)
-    started = time.perf_counter()
+async def _connect_wave(fleet: Fleet, options: argparse.Namespace, wave: str) -> dict[str, Any]:
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     await fleet.connect_all(options.stations, options.concurrency)
-    elapsed = time.perf_counter() - started
-    report = {
+    elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    return {
         "mode": "storm",
+        "wave": wave,
         "stations": len(fleet.stations),
         "seconds": elapsed,
         "failed_attempts": fleet.failed_attempts,
+        # Share of its core the load generator used while the stations connected.
+        "client_cpu": cpu / elapsed,
     }
+
+
+async def storm(endpoint: Endpoint, options: argparse.Namespace) -> dict[str, Any]:
+    """Connect and boot every station; with --hold, then obey stdin: "drop", "connect", end of input."""
+    fleet = Fleet(endpoint)
+    report = await _connect_wave(fleet, options, "first")
     if options.hold:
         sys.stdout.write(json.dumps(report) + "\n")
         sys.stdout.flush()
         reader = asyncio.StreamReader()
         await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        await reader.read()  # until the caller closes our stdin
+        while command := (await reader.readline()).strip():  # until the caller closes our stdin
+            if command == b"drop":
+                # Every socket at once, as when a network path or a load balancer fails.
+                dropped = len(fleet.stations)
+                fleet.close()
+                fleet = Fleet(endpoint)
+                await asyncio.sleep(0.2)  # let the close frames leave
+                report = {"mode": "storm", "dropped": dropped}
+            elif command == b"connect":
+                report = await _connect_wave(fleet, options, "again")
+            else:
+                raise SystemExit(f"unknown command {command!r}")
+            sys.stdout.write(json.dumps(report) + "\n")
+            sys.stdout.flush()
     fleet.close()
     await asyncio.sleep(0.2)  # let the close frames leave
     return report
@@ -485,6 +524,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--paced-seconds", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the full-load window")
     parser.add_argument("--hold", action="store_true", help="storm: keep the sockets open until stdin closes")
+    parser.add_argument(
+        "--server-pid", type=int, default=None, help="measure: also report this process's CPU time per answered call"
+    )
     return parser.parse_args(argv)
 
 

@@ -30,6 +30,7 @@ from chargewatch.authz.grpc_api import AuthzServicer
 from chargewatch.authz.health import IdentityProviderMonitor
 from chargewatch.authz.local_lists import LocalLists
 from chargewatch.authz.management import StationActions, TokenManager
+from chargewatch.authz.pipelined_redis import PipelinedRedis
 from chargewatch.authz.sessions import SessionTracker
 from chargewatch.devstack.processes import ManagedProcess, start_identity_provider
 from chargewatch.mongo import Document, create_mongo_client, ensure_indexes
@@ -137,7 +138,13 @@ def private_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPro
 
 
 async def build_harness(
-    mongo_url: str, redis_url: str, keycloak_url: str, *, refresh_seconds: float = 0.3, registration: str = "Accepted"
+    mongo_url: str,
+    redis_url: str,
+    keycloak_url: str,
+    *,
+    refresh_seconds: float = 0.3,
+    registration: str = "Accepted",
+    local_seconds: float = 0.0,
 ) -> AsyncIterator[Harness]:
     mongo: AsyncMongoClient[Document] = create_mongo_client(mongo_url, app_name="authz-test")
     name = f"authz_{random.randrange(1 << 30)}"
@@ -161,21 +168,22 @@ async def build_harness(
     policy_store = policies.PolicyStore(db[policies.COLLECTION])
     block_store = BlockStore(db)
     stations = StationDirectory(credential_store, ttl_seconds=0.0)
-    sessions = SessionTracker(redis)
+    pipelined = PipelinedRedis(redis_url, timeout_seconds=2.0)
+    sessions = SessionTracker(redis, pipelined, local_seconds=local_seconds)
     authorizer = Authorizer(
         tokens=token_store,
-        cache=TokenCache(redis, keep_seconds=3600, unknown_seconds=0),
+        cache=TokenCache(redis, keep_seconds=3600, unknown_seconds=0, local_seconds=local_seconds),
         directory=directory,
         stations=stations,
         policies=policy_store,
         blocks=block_store,
         sessions=sessions,
-        decisions=DecisionPublisher(EventPublisher(redis, producer="authz-test")),
+        decisions=DecisionPublisher(EventPublisher(redis, producer="authz-test"), pipelined),
         refresh_seconds=refresh_seconds,
         default_max_concurrent=1,
         default_max_session_seconds=3600,
     )
-    server = GrpcServer("127.0.0.1", 0)
+    server = GrpcServer("127.0.0.1", 0, sampled_tracing=True, generic_handlers_only=True)
     server.add_service(
         authz_pb2_grpc.add_AuthzServicer_to_server,
         AuthzServicer(
@@ -218,6 +226,7 @@ async def build_harness(
         http,
     )
     await authorizer.close()
+    await pipelined.aclose()
     await channel.close(None)
     await server.stop(0)
     await gateway_channel.close(None)

@@ -31,7 +31,7 @@ async def test_a_view_read_once_is_answered_from_memory_for_local_seconds(redis_
     assert await here.get("ISO14443:CARD") == ACTIVE
     await here.invalidate("ISO14443:CARD")
     assert await here.get("ISO14443:CARD") is None
-    assert await redis_client.get("cw:authz:token:ISO14443:CARD") is None
+    assert await redis_client.get("cw:authz:token:{ISO14443:CARD}") is None
 
 
 async def test_misses_are_not_kept_and_the_layer_is_bounded(redis_client: aioredis.Redis) -> None:
@@ -50,5 +50,5 @@ async def test_misses_are_not_kept_and_the_layer_is_bounded(redis_client: aiored
 async def test_without_a_local_layer_every_get_reads_redis(redis_client: aioredis.Redis) -> None:
     cache = TokenCache(redis_client, keep_seconds=60, unknown_seconds=5)
     await cache.put("ISO14443:X", ACTIVE)
-    await redis_client.delete("cw:authz:token:ISO14443:X")
+    await redis_client.delete("cw:authz:token:{ISO14443:X}")
     assert await cache.get("ISO14443:X") is None

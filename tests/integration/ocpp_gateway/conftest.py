@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
+from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator, authentication_cache
 from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
@@ -212,9 +212,12 @@ async def running_gateway(
         ttl_seconds=settings.ownership_lease_ttl_seconds,
     )
     forwarder = CommandForwarder(ownership)
+    auth_cache = authentication_cache(settings.auth_cache_seconds)
     server = OcppServer(
         settings,
-        authenticator=StationAuthenticator(authz_pb2_grpc.AuthzStub(channel), settings.authz_deadline_seconds),
+        authenticator=StationAuthenticator(
+            authz_pb2_grpc.AuthzStub(channel), settings.authz_deadline_seconds, auth_cache
+        ),
         events=events,
         dispatcher=Dispatcher(
             settings,
@@ -240,6 +243,7 @@ async def running_gateway(
             events=events,
             replies=CommandReplies(redis_client, ttl_seconds=settings.command_reply_ttl_seconds),
             forwarder=forwarder,
+            authentication_cache=auth_cache,
         ),
         "chargewatch.v1.GatewayCommands",
     )

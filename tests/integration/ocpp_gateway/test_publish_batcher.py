@@ -4,14 +4,16 @@ caller returns only once its entries are in the stream, and failures reach every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import pytest
 import redis.asyncio as aioredis
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chargewatch.devstack.processes import free_port
 from chargewatch.ocpp_gateway.events import PublishBatcher, PublishFailed
 from chargewatch.streams import EventPublisher, StreamFamily, stream_name
+from chargewatch.streams.publisher import PreparedEvent
 from chargewatch.v1 import common_pb2, events_pb2
 from chargewatch.v1.events_pb2 import EventEnvelope
 
@@ -23,16 +25,16 @@ class CountingPublisher(EventPublisher):
 
     pipelines: int = 0
 
-    async def publish_many(self, envelopes: Iterable[EventEnvelope]) -> list[str]:
+    async def append(self, events: Sequence[PreparedEvent]) -> list[str]:
         self.pipelines += 1
-        return await super().publish_many(envelopes)
+        return await super().append(events)
 
 
-def status(publisher: EventPublisher, station: str, connector: int) -> EventEnvelope:
+def status(publisher: EventPublisher, station: str, connector: int, traceparent: str = "") -> PreparedEvent:
     change = events_pb2.ConnectorStatusChange(
         evse_id=1, connector_id=connector, status=common_pb2.CONNECTOR_STATUS_AVAILABLE, error_code="NoError"
     )
-    return publisher.envelope(station, change, event_id=f"{station}-{connector}")
+    return publisher.prepare(station, change, event_id=f"{station}-{connector}", traceparent=traceparent)
 
 
 async def test_concurrent_publishes_share_pipelines_and_keep_each_station_in_order(
@@ -91,3 +93,59 @@ async def test_a_redis_that_never_answers_times_out_the_batch() -> None:
     finally:
         await client.aclose()
         server.close()
+
+
+async def test_one_cancelled_caller_does_not_cancel_the_others_in_its_batch(redis_client: aioredis.Redis) -> None:
+    publisher = CountingPublisher(redis_client)
+    batcher = PublishBatcher(publisher)
+    callers = [asyncio.create_task(batcher.publish([status(publisher, "CP-C", c)])) for c in range(5)]
+    await asyncio.sleep(0)  # every caller queued in the same batch
+    callers[0].cancel()
+    results = await asyncio.gather(*callers, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == [None] * 4
+    # The cancelled caller's event went with its batch: a publish, once queued, is not taken back.
+    assert await redis_client.xlen(stream_name(StreamFamily.STATUS, 0)) == 5
+    assert publisher.pipelines == 1
+
+
+async def test_a_command_redis_refuses_fails_its_batch_and_the_connection_stays_usable(
+    redis_client: aioredis.Redis,
+) -> None:
+    publisher = EventPublisher(redis_client)
+    batcher = PublishBatcher(publisher)
+    await redis_client.set(stream_name(StreamFamily.STATUS, 0), b"not a stream")
+    refused = await asyncio.gather(
+        batcher.publish([status(publisher, "CP-R", 1)]),
+        batcher.publish([status(publisher, "CP-R", 2)]),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, PublishFailed) and "WRONGTYPE" in str(r) for r in refused), refused
+    await redis_client.delete(stream_name(StreamFamily.STATUS, 0))
+    await batcher.publish([status(publisher, "CP-R", 3)])
+    entries = await redis_client.xrange(stream_name(StreamFamily.STATUS, 0))
+    assert [fields[b"id"] for _, fields in entries] == [b"CP-R-3"]
+    assert EventEnvelope.FromString(entries[0][1][b"data"]).station_id == "CP-R"
+
+
+async def test_a_batch_has_a_producer_span_only_with_a_sampled_event(
+    redis_client: aioredis.Redis, span_exporter: InMemorySpanExporter
+) -> None:
+    publisher = EventPublisher(redis_client)
+    batcher = PublishBatcher(publisher)
+    unsampled = "00-" + "1" * 32 + "-" + "2" * 16 + "-02"
+    sampled = "00-" + "3" * 32 + "-" + "4" * 16 + "-01"
+    span_exporter.clear()
+    await asyncio.gather(*(batcher.publish([status(publisher, "CP-T", c, unsampled)]) for c in range(3)))
+    assert not [s for s in span_exporter.get_finished_spans() if s.name.endswith("publish")]
+    await asyncio.gather(
+        batcher.publish([status(publisher, "CP-T", 10, unsampled)]),
+        batcher.publish([status(publisher, "CP-T", 11, sampled)]),
+    )
+    (span,) = [s for s in span_exporter.get_finished_spans() if s.name.endswith("publish")]
+    assert span.context is not None and span.parent is not None
+    assert (span.context.trace_id, span.parent.span_id) == (int("3" * 32, 16), int("4" * 16, 16))
+    assert span.attributes is not None and span.attributes["messaging.batch.message_count"] == 2
+    entries = await redis_client.xrange(stream_name(StreamFamily.STATUS, 0))
+    # Every entry keeps the trace of the message that made it.
+    assert [fields[b"traceparent"].decode() for _, fields in entries][-2:] == [unsampled, sampled]

@@ -9,6 +9,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,14 +209,28 @@ def guess_passwords(stack: Stack, station_id: str, attempts: int = 6) -> None:
                 status = exc.response.status_code
             assert status == 401, f"a wrong password was answered {status}"
 
-    asyncio.run(attack())
+    # In a thread of its own: the caller may be inside an event loop already (Playwright's sync API is).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, attack()).result()
 
 
 def raise_incidents_and_alerts(stack: Stack) -> None:
-    """Give each tenant an open SLA incident and a security alert, as a live fleet would."""
+    """Give each tenant an open SLA incident and a security alert, as a live fleet would, and wait until
+    the SLA engine knows every site's ports (it learns a station's site from telemetry within seconds)."""
     stack.faults = start_faulty_stations(stack)
     for station_id in ATTACKED.values():
         guess_passwords(stack, station_id)
+    for tenant in FAULTY:
+        open_incident_of(stack, tenant)
+        alert_of(stack, tenant)
+    stations = {s.station_id for s in stack.platform.fleet} | {station for station, _ in FAULTY.values()}
+
+    def every_port_has_its_site() -> bool:
+        with stack.client("operator") as client:
+            ports = client.get("/v1/sla/ports", params={"limit": 500}).json()["items"]
+        return {p["station_id"] for p in ports if p["site_id"]} >= stations
+
+    wait_for(every_port_has_its_site, timeout=60, interval=1.0)
 
 
 def open_incident_of(stack: Stack, tenant: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -227,7 +242,13 @@ def open_incident_of(stack: Stack, tenant: str, timeout: float = 30.0) -> dict[s
             items = client.get("/v1/incidents", params={"station_id": station_id, "state": "open"}).json()["items"]
         return items[0] if items else None
 
-    return wait_for(found, timeout=timeout, interval=0.5)
+    try:
+        return wait_for(found, timeout=timeout, interval=0.5)
+    except AssertionError:
+        with stack.client("operator") as client:
+            every = client.get("/v1/incidents", params={"station_id": station_id}).json()["items"]
+            ports = client.get("/v1/sla/ports", params={"station_id": station_id}).json()["items"]
+        raise AssertionError(f"no open incident of {station_id}: incidents {every}, ports {ports}") from None
 
 
 def alert_of(stack: Stack, tenant: str, timeout: float = 30.0) -> dict[str, Any]:

@@ -133,3 +133,53 @@ def test_unknown_routes_and_methods_are_problems_too(stack: Stack) -> None:
     with stack.client("operator") as client:
         problem(client.get("/v1/nothing-here"), 404, "/v1/nothing-here")
         problem(client.delete("/v1/stations"), 405, "DELETE")
+
+
+def test_uptime_and_report_parameters_say_what_is_wrong(stack: Stack) -> None:
+    with stack.client("operator") as client:
+        both = client.get("/v1/uptime", params={"station_id": "CW-A-0001", "site_id": "ams-centraal"})
+        problem(both, 422, "station_id and site_id")
+        problem(client.get("/v1/uptime", params={"evse_id": 1}), 422, "give station_id")
+        problem(client.get("/v1/uptime", params={"from": "2026-01-01T00:00:00Z"}), 422, "`from` and `to`")
+        window = {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+        problem(client.get("/v1/uptime", params=window), 422, "before")
+        mixed = {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "period": "month"}
+        problem(client.get("/v1/uptime", params=mixed), 422, "not both")
+        body = problem(client.get("/v1/uptime", params={"period": "fortnight"}), 422, "period")
+        assert body["errors"][0]["location"] == ["query", "period"]
+        problem(client.get("/v1/sla/reports", params={"kind": "everything"}), 422, "kind")
+        problem(client.get("/v1/sla/reports", params={"section": "ports"}), 422, "CSV")
+        problem(client.get("/v1/sla/reports", params={"format": "xml"}), 422, "format")
+        problem(client.get("/v1/uptime", params={"site_id": "no-such-site"}), 404, "no-such-site")
+        problem(client.get("/v1/incidents", params={"state": "closed"}), 422, "state")
+        problem(client.get("/v1/incidents", params={"limit": 501}), 422, "limit")
+        problem(client.get("/v1/alerts", params={"min_severity": "urgent"}), 422, "min_severity")
+        problem(client.get("/v1/incidents/inc-0000000000"), 404, "inc-0000000000")
+
+
+def test_exclusions_and_actions_refuse_bad_bodies(stack: Stack) -> None:
+    good = {
+        "station_id": "CW-A-0001",
+        "evse_id": 1,
+        "category": "vandalism",
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-01-02T00:00:00Z",
+        "evidence": "police report",
+    }
+    with stack.client("operator") as client:
+        body = problem(client.post("/v1/exclusions", json={**good, "category": "bad luck"}), 422)
+        assert body["errors"][0]["location"] == ["body", "category"]
+        problem(client.post("/v1/exclusions", json={**good, "evidence": ""}), 422, "evidence")
+        problem(client.post("/v1/exclusions", json={**good, "from": "2026-01-03T00:00:00Z"}), 422, "before")
+        problem(client.post("/v1/exclusions", json={**good, "from": "2026-01-01T00:00:00"}), 422, "timezone")
+        problem(client.post("/v1/exclusions", json={**good, "to": "2099-01-01T00:00:00Z"}), 400, "three years")
+        problem(client.post("/v1/exclusions", json={**good, "approved": True}), 422, "approved")
+        problem(client.post("/v1/exclusions/exc-nothing/review", json={"decision": "maybe"}), 422, "decision")
+        problem(client.post("/v1/incidents/inc-0/acknowledge", json={"note": "x" * 2001}), 422, "note")
+        missing = client.post("/v1/exclusions", json={**good, "station_id": "NOPE-1"})
+        problem(missing, 404, "NOPE-1")
+    with stack.client("analyst") as client:
+        problem(client.post("/v1/alerts/a-1/responses", json={"actions": []}), 422, "actions")
+        problem(client.post("/v1/alerts/a-1/responses", json={"actions": ["shutdown_grid"]}), 422, "actions")
+        problem(client.post("/v1/alerts/a-1/acknowledge", json={"note": 5}), 422, "note")
+        problem(client.post("/v1/alerts/nope/acknowledge"), 404)

@@ -25,7 +25,8 @@ def blocks(language: str) -> list[str]:
 
 def test_the_doc_has_examples_of_each_part() -> None:
     shell = "\n".join(blocks("sh"))
-    for needle in ("client_credentials", "If-None-Match", "cursor", "/v1/events", "/v1/webhooks", "commands/"):
+    needles = ("client_credentials", "If-None-Match", "cursor", "/v1/events", "/v1/webhooks", "commands/", "/v1/uptime")
+    for needle in (*needles, "/v1/sla/reports", "/v1/incidents", "/v1/exclusions", "/v1/alerts"):
         assert needle in shell, needle
     assert blocks("python")
 
@@ -45,6 +46,15 @@ def test_shell_examples_run_and_show_what_the_doc_says(stack: Stack, tmp_path: P
     assert "(422, 'query.limit: Input should be less than or equal to 500')" in lines
     assert any("unknown query parameter(s): tenant" in line for line in lines)
     assert "whsec_" in lines and "True" in lines and "204" in lines
+    # Uptime of the partner's tenant and of one of its sites; the CSV report's header row.
+    assert any(line.startswith("('tenant', ") and line.endswith(", True)") for line in lines)
+    assert lines.count("True") >= 3
+    assert any(line.startswith("station_id,evse_id,site_id,tenant_id,uptime_percent") for line in lines)
+    # The platform's faulty station of partner-a is an open incident; the analyst sees the brute-force alert,
+    # the partner is refused.
+    assert "('faulted:GroundFailure', 'high')" in run.stdout
+    assert "('station-brute-force', 'high', 'T0859')" in run.stdout
+    assert "403" in lines
     assert "partner-b" not in run.stdout  # a partner's examples never show another tenant
 
 

@@ -48,7 +48,7 @@ def app_routes() -> list[tuple[str, APIRoute]]:
         for router in ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute) and route.path.startswith("/v1/")
-        for method in sorted(route.methods)
+        for method in sorted(route.methods or ())
     ]
     app = create_app(services=SimpleNamespace(settings=PartnerApiSettings()), readiness=dict)  # type: ignore[arg-type]
     documented = {(m.upper(), path) for path, item in app.openapi()["paths"].items() for m in item}
@@ -107,6 +107,25 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/security/response-policies"): {"name": "isolation test", "actions": ["quarantine_station"]},
     ("PUT", "/v1/security/response-policies/{policy_id}"): {"name": "isolation test", "actions": ["block_token"]},
     ("DELETE", "/v1/security/response-policies/{policy_id}"): None,
+    ("POST", "/v1/stations/{station_id}/commands/trigger"): {"message": "StatusNotification"},
+    ("POST", "/v1/stations/{station_id}/commands/clear-cache"): None,
+    ("POST", "/v1/stations/{station_id}/commands/local-list-version"): None,
+    ("POST", "/v1/stations/{station_id}/commands/get-configuration"): {"keys": ["HeartbeatInterval"]},
+    ("POST", "/v1/stations/{station_id}/commands/change-configuration"): {"key": "HeartbeatInterval", "value": "9"},
+    ("POST", "/v1/stations/{station_id}/commands/firmware"): {
+        "location": "https://fw.example/isolation.bin",
+        "retrieve_at": "2026-01-01T00:00:00Z",
+    },
+    ("POST", "/v1/stations/{station_id}/commands/logs"): {"location": "https://logs.example/isolation"},
+    ("POST", "/v1/stations/{station_id}/commands/data-transfer"): {"vendor_id": "isolation"},
+    ("POST", "/v1/blocks"): {"subject_kind": "station", "subject_id": "CW-B-0001", "reason": "isolation test"},
+    ("POST", "/v1/blocks/{block_id}/lift"): {"reason": "isolation test"},
+    ("POST", "/v1/tokens/{id_token}/link"): {"fleet": "a-fleet"},
+    ("POST", "/v1/sites/{site_id}/local-list"): {"full": True},
+    ("POST", "/v1/stations/{station_id}/certificates"): {
+        "certificate_pem": "-----BEGIN CERTIFICATE-----\n" + "A" * 64 + "\n-----END CERTIFICATE-----\n"
+    },
+    ("POST", "/v1/certificates/{fingerprint}/revoke"): {"reason": "isolation test"},
 }
 STREAMING = {"/v1/events"}
 SITES_B = {"berlin-mitte", "hamburg-hafen"}
@@ -129,11 +148,16 @@ class Objects:
     security_incident: str
     action: str
     response_policy: str
+    block: str
     secrets: set[str]
 
     def snapshot(self, stack: Stack) -> dict[str, Any]:
         """What partner-b's SLA and security objects look like now (as an operator and an analyst see them)."""
-        with stack.client("operator") as operator, stack.client("analyst") as analyst:
+        with (
+            stack.client("operator") as operator,
+            stack.client("analyst") as analyst,
+            stack.client("partner-b") as b,
+        ):
             incident = operator.get(f"/v1/incidents/{self.incident}").json()
             exclusions = operator.get("/v1/exclusions", params={"station_id": FAULTY["partner-b"][0]}).json()
             alert = analyst.get(f"/v1/alerts/{self.alert}").json()
@@ -144,6 +168,9 @@ class Objects:
                 "site": operator.get("/v1/sla/sites/berlin-mitte").json()["uptime_target_percent"],
                 "alert": (alert["state"], [a["id"] for a in alert["actions"]]),
                 "policies": analyst.get("/v1/security/response-policies").json(),
+                "token": b.get(f"/v1/tokens/{self.token}").json(),
+                "blocks": operator.get("/v1/blocks", params={"limit": 500}).json()["items"],
+                "quarantines": [b for b in analyst.get("/v1/blocks").json()["items"] if b["subject_kind"] == "station"],
             }
 
 
@@ -161,6 +188,10 @@ def theirs(stack: Stack) -> Iterator[Objects]:
         assert webhook.status_code == 201, webhook.text
         sla = _sla_objects(stack)
         security = _security_objects(stack)
+        block = operator.post(
+            "/v1/blocks", json={"subject_kind": "token", "subject_id": "B1B1B1B1B1", "reason": "lost card of B"}
+        )
+        assert block.status_code == 201, block.text
         objects = Objects(
             station=stations[0],
             token="B0B0B0B0B0",
@@ -168,6 +199,7 @@ def theirs(stack: Stack) -> Iterator[Objects]:
             webhook=webhook.json()["id"],
             **sla,
             **security,
+            block=block.json()["id"],
             secrets={
                 "partner-b",
                 *stations,
@@ -177,6 +209,8 @@ def theirs(stack: Stack) -> Iterator[Objects]:
                 webhook.json()["id"],
                 *sla.values(),
                 *security.values(),
+                "B1B1B1B1B1",
+                block.json()["id"],
             },
         )
         objects.secrets |= stack.sites_of("partner-b")
@@ -184,6 +218,7 @@ def theirs(stack: Stack) -> Iterator[Objects]:
         b.delete(f"/v1/webhooks/{objects.webhook}")
         operator.delete(f"/v1/access-policies/{objects.policy}")
         operator.delete(f"/v1/security/response-policies/{objects.response_policy}")
+        operator.post(f"/v1/blocks/{objects.block}/lift", json={"reason": "isolation test over"})
 
 
 def _sla_objects(stack: Stack) -> dict[str, str]:
@@ -248,6 +283,8 @@ def fill(path: str, objects: Objects) -> str:
         "site_id": sorted(SITES_B)[0],
         "alert_id": objects.alert,
         "action_id": objects.action,
+        "block_id": objects.block,
+        "fingerprint": "0" * 64,
     }
 
     def replace(match: re.Match[str]) -> str:

@@ -57,7 +57,9 @@ def schemathesis(stack: Stack, tmp_path: Path, name: str, checks: str, *selectio
 
 
 def test_the_api_keeps_its_contract_under_generated_requests(stack: Stack, tmp_path: Path) -> None:
-    # The event stream never ends by design (test_events.py covers it); commands are checked below.
+    # The event stream never ends by design (test_events.py covers it); commands are checked below. Response
+    # policies and responses are left out: a generated policy that quarantines every station on its next
+    # alert would be obeyed by the real security monitor (test_sla_security.py covers both routes).
     schemathesis(
         stack,
         tmp_path,
@@ -66,8 +68,8 @@ def test_the_api_keeps_its_contract_under_generated_requests(stack: Stack, tmp_p
         "--exclude-path",
         "/v1/events",
         "--exclude-path-regex",
-        "/commands/",
-        seconds=40,
+        "/commands/|/v1/security/response-policies|/responses$",
+        seconds=75,
     )
 
 

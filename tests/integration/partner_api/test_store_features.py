@@ -54,7 +54,8 @@ async def test_webhooks_get_scoped_update_delete(db: AsyncDatabase[Document]) ->
     )
     hook_id = document["_id"]
     assert await store.get(hook_id, "partner-b") is None
-    assert (await store.get(hook_id, None))["description"] == "d"
+    found = await store.get(hook_id, None)
+    assert found is not None and found["description"] == "d"
     await store.record_attempt(hook_id, 500, "answered 500")
     await store.record_attempt(hook_id, 204, None)
     stored = await store.get(hook_id, "partner-a")

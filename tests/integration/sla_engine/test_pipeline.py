@@ -4,6 +4,7 @@ redelivery, a crash and its replay, partitions shared by two engines, live silen
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -254,3 +255,41 @@ async def test_the_journal_pages_and_trims_by_stream_id(redis_client: aioredis.R
     await journal.trim(ids[599])
     assert await journal.length() == 600
     assert (await journal.after(""))[0][0] == ids[600]
+
+
+async def test_alerts_and_journal_are_appended_with_the_acknowledgement_or_not_at_all(
+    redis_client: aioredis.Redis, mongo_url: str
+) -> None:
+    """While the journal cannot be written, a batch is neither journaled nor acknowledged (its
+    alerts may go out; they carry deterministic ids); once it can, the redelivered batch commits."""
+    async with fresh_store(mongo_url) as sla_store:
+        journal = Journal(redis_client, 0)
+        await redis_client.delete(journal.key)
+        engine = engine_for(redis_client, sla_store)
+        engine.settings = dataclasses.replace(engine.settings, claim_idle_ms=200)
+        task = asyncio.create_task(engine.run())
+        try:
+            await run(task, engine)
+            processor = (await eventually(lambda: engine.processors))[0]  # type: ignore[index]
+            await redis_client.set(journal.key, "not a stream")  # every append to it fails (WRONGTYPE)
+            publisher = EventPublisher(redis_client, producer="gateway-test")
+            t0 = datetime.now(UTC) - timedelta(minutes=30)
+            await publisher.publish_many(station_events(publisher, "CW-P-J", t0))
+            await eventually(lambda: processor.events_applied >= 7)
+            await asyncio.sleep(0.5)
+            assert not await _drained(redis_client)  # applied in memory, not acknowledged
+            assert processor._journaled == ""
+            await redis_client.delete(journal.key)
+
+            await eventually(lambda: _drained(redis_client))
+            assert await journal.length() >= 1
+            alerts = await read_alerts(redis_client)
+            assert {(a.alert.subject_id, a.alert.state) for a in alerts} == {
+                ("CW-P-J/1", events_pb2.ALERT_STATE_OPEN),
+                ("CW-P-J/1", events_pb2.ALERT_STATE_RESOLVED),
+                ("CW-P-J/2", events_pb2.ALERT_STATE_OPEN),
+                ("CW-P-J/2", events_pb2.ALERT_STATE_RESOLVED),
+            }
+        finally:
+            engine.stop()
+            await asyncio.wait_for(task, 20)

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from chargewatch.streams import ConsumerGroupWorker, Event, EventPublisher, StreamFamily
+from chargewatch.streams import ConsumerGroupWorker, Event, EventPublisher, Handler, StreamFamily
 from chargewatch.v1 import common_pb2, events_pb2
 
 FAST: dict[str, Any] = {"block_ms": 100, "claim_idle_ms": 100, "claim_interval_s": 0.05}
@@ -60,7 +60,7 @@ class Recorder:
 
 def worker(
     redis: aioredis.Redis,
-    handler: Callable[[Sequence[Event]], Awaitable[None]],
+    handler: Handler,
     *,
     consumer: str = "c1",
     group: str = "g",

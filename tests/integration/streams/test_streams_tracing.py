@@ -112,3 +112,76 @@ async def test_failed_events_end_their_span_with_an_error(
     [producer] = named(span_exporter, f"{STATUS0} publish")
     assert producer.parent is None
     assert parent_id(span) == producer.context.span_id
+
+
+def unsampled_parent() -> trace.NonRecordingSpan:
+    """A remote parent whose producer decided not to sample (trace flags 00)."""
+    context = trace.SpanContext(
+        trace_id=0x5B8AA5A2D2C872E8321CF37308D69DF2,
+        span_id=0x051581BF3CB55C13,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
+    )
+    return trace.NonRecordingSpan(context)
+
+
+async def test_only_sampled_entries_get_a_span_and_the_batch_span_links_them(
+    redis_client: aioredis.Redis, span_exporter: InMemorySpanExporter
+) -> None:
+    span_exporter.clear()
+    publisher = EventPublisher(redis_client)
+    with tracer.start_as_current_span("sampled request"):
+        sampled = publisher.envelope("CP-1", status(1), event_id="sampled-1")
+    with trace.use_span(unsampled_parent()):
+        unsampled = publisher.envelope("CP-2", status(2), event_id="unsampled-1")
+    assert unsampled.traceparent.endswith("-00")
+    untraced = publisher.envelope("CP-3", status(3), event_id="untraced-1")
+    untraced.traceparent = ""
+    # One pipeline, so the three are one batch: a publish span per envelope would give each a new context.
+    pipe = redis_client.pipeline(transaction=False)
+    for envelope in (sampled, unsampled, untraced):
+        pipe.xadd(STATUS0, {"id": envelope.event_id, "data": envelope.SerializeToString()})
+    await pipe.execute()
+
+    async def handler(events: Sequence[Event]) -> None:
+        for event in events:
+            with event_context(event), tracer.start_as_current_span(f"write {event.envelope.event_id}"):
+                pass
+
+    async with running(worker(redis_client, handler, batch_size=10)):
+        await wait_until(lambda: named(span_exporter, f"{STATUS0} process batch"), what="batch span")
+
+    [consumer] = named(span_exporter, f"{STATUS0} process")  # the sampled entry's, and no other
+    assert consumer.attributes is not None and consumer.attributes["chargewatch.event.id"] == "sampled-1"
+    assert consumer.context.trace_id == int(sampled.traceparent.split("-")[1], 16)
+    [batch] = named(span_exporter, f"{STATUS0} process batch")
+    assert batch.kind is SpanKind.CONSUMER
+    assert batch.parent is None
+    assert batch.attributes is not None
+    assert batch.attributes["messaging.batch.message_count"] == 3
+    assert batch.attributes["messaging.consumer.group.name"] == "g"
+    assert [link.context.span_id for link in batch.links] == [int(sampled.traceparent.split("-")[2], 16)]
+    # The sampled event's work is under its span; the unsampled one's is not recorded at all; the
+    # one without any trace context is under the batch span.
+    [sampled_write] = named(span_exporter, "write sampled-1")
+    assert parent_id(sampled_write) == consumer.context.span_id
+    assert not named(span_exporter, "write unsampled-1")
+    [untraced_write] = named(span_exporter, "write untraced-1")
+    assert parent_id(untraced_write) == batch.context.span_id
+
+
+async def test_a_failed_batch_span_records_the_error(
+    redis_client: aioredis.Redis, span_exporter: InMemorySpanExporter
+) -> None:
+    span_exporter.clear()
+    publisher = EventPublisher(redis_client)
+    envelope = publisher.envelope("CP-1", status(), event_id="batch-fails")
+    envelope.traceparent = ""
+    await redis_client.xadd(STATUS0, {"id": envelope.event_id, "data": envelope.SerializeToString()})
+    recorder = Recorder(poison=["batch-fails"])
+    async with running(worker(redis_client, recorder, claim_idle_ms=60_000)):
+        await wait_until(lambda: named(span_exporter, f"{STATUS0} process batch"), what="batch span")
+    [batch] = named(span_exporter, f"{STATUS0} process batch")
+    assert batch.status.status_code is StatusCode.ERROR
+    assert [e.name for e in batch.events] == ["exception"]
+    assert not named(span_exporter, f"{STATUS0} process")  # no trace context: no per-entry span

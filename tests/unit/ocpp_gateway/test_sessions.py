@@ -126,7 +126,8 @@ async def test_close_waits_for_the_message_in_hand() -> None:
     station.begin_message()
     await station.close(1001, "going away")
     assert socket.closed is None
-    await station.end_message()
+    assert station.end_message()
+    await station.close_after_answer()
     assert socket.closed == (1001, "going away")
     assert station.close_cause == "going away"
 

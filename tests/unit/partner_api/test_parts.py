@@ -284,7 +284,7 @@ def test_the_fast_station_json_is_the_models_json_byte_for_byte() -> None:
         station_id="CW-A-0001",
         tenant_id="partner-a",
         site_id="ams",
-        security_profile=2,
+        security_profile=common_pb2.SECURITY_PROFILE_2_TLS_BASIC,
         ocpp_version=common_pb2.OCPP_VERSION_2_0_1,
         registration_status=common_pb2.REGISTRATION_STATUS_ACCEPTED,
         online=True,

@@ -3,11 +3,12 @@
 * `EventPublisher` builds `EventEnvelope`s and appends them to `cw:<family>:{<partition>}`.
 * `ConsumerGroupWorker` consumes them at least once, acknowledging after the handler returned,
   reclaiming abandoned entries and dead-lettering poison ones; `event_context` puts handler
-  spans under an event's consumer span.
+  spans under an event's consumer span; a handler's `StreamAppend`s are appended atomically
+  with the acknowledgement of its batch.
 * `StreamTrimmer` trims by age and length without dropping what a group has not acknowledged.
 """
 
-from chargewatch.streams.consumer import ConsumerGroupWorker, Event, Handler, event_context
+from chargewatch.streams.consumer import ConsumerGroupWorker, Event, Handler, StreamAppend, event_context
 from chargewatch.streams.families import (
     EVENT_KINDS,
     EventKind,
@@ -29,6 +30,7 @@ __all__ = [
     "EventKind",
     "EventPublisher",
     "Handler",
+    "StreamAppend",
     "StreamFamily",
     "StreamTrimmer",
     "dead_letter_stream",

@@ -13,6 +13,16 @@ Delivery guarantees, and why each step is where it is:
   the group's dead-letter stream with the reason. The move is one server-side script that checks
   the entry is still pending, appends it to the dead-letter stream and acknowledges it, so it is
   neither lost nor dead-lettered twice when two consumers race for it.
+* The acknowledgement of a batch and the read of the next one go to Redis in one pipeline (the
+  read does not block; an empty answer is followed by a blocking read), so a busy consumer pays
+  one round trip per batch. A handler may return `StreamAppend`s: entries appended by one
+  server-side script that then acknowledges the batch, so the acknowledgement happens only if
+  every append succeeded (a failed append leaves the batch pending, as a failed handler does).
+
+Tracing costs next to nothing for entries whose producer did not sample its trace: each handler
+call gets one CONSUMER span for the batch (a root span, sampled by the configured sampler), linked
+to the producer spans of the sampled entries in it; only those sampled entries get a span of their
+own, a child of their producer span, which `event_context` makes current for the handler's work.
 """
 
 from __future__ import annotations
@@ -21,8 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -31,11 +40,11 @@ import redis.asyncio as aioredis
 from google.protobuf.message import Message
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Link, NonRecordingSpan, Span, SpanKind, Status, StatusCode
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.typing import KeyT, StreamIdT
+from redis.typing import EncodableT, KeyT, StreamIdT
 
 from chargewatch.observability import attributes as attrs
 from chargewatch.streams import _telemetry as tel
@@ -55,6 +64,10 @@ log = logging.getLogger(__name__)
 _MAX_REMEMBERED_ERRORS: Final = 10_000
 _MAX_ERROR_TEXT: Final = 1_000
 _MAX_BACKOFF_S: Final = 5.0
+# Links from a batch span to the producer spans of its sampled entries (the SDK keeps 128 by default).
+_MAX_BATCH_LINKS: Final = 128
+# The trace-flags byte of a W3C traceparent with the "sampled" bit set ("01", "03", ... "ff").
+_SAMPLED_FLAGS: Final = frozenset(f"{flags:02x}" for flags in range(1, 256, 2))
 
 # Atomically: if the entry is still pending in the group, copy it to the dead-letter stream, then
 # acknowledge it. XADD runs before XACK so a failing XADD cannot lose the entry; the pending check
@@ -79,7 +92,73 @@ redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return dead_id
 """
 
-Handler = Callable[[Sequence["Event"]], Awaitable[None]]
+# A batch's commit: append the handler's entries, then acknowledge the batch. A failing XADD raises,
+# which ends the script before any XACK: the batch stays pending and is delivered again. Returns the
+# ids of the appended entries, in order. The ids of a stream travel as one space-separated argument:
+# redis-py packs each argument of a command in Python (about 1.5 us each), the server splits them.
+# KEYS: the stream of each append, in order, then each stream acknowledged in.
+# ARGV: group, number of appends; per append: max len (0 = none), field count, field/value...;
+#       per acknowledged stream: its ids, separated by spaces.
+_COMMIT_SCRIPT: Final = """
+local group = ARGV[1]
+local appends = tonumber(ARGV[2])
+local a = 3
+local added = {}
+for k = 1, appends do
+  local max_len = ARGV[a]
+  local last = a + 1 + 2 * tonumber(ARGV[a + 1])
+  local xadd = {'XADD', KEYS[k]}
+  if tonumber(max_len) > 0 then
+    xadd[#xadd + 1] = 'MAXLEN'
+    xadd[#xadd + 1] = '~'
+    xadd[#xadd + 1] = max_len
+  end
+  xadd[#xadd + 1] = '*'
+  for i = a + 2, last do
+    xadd[#xadd + 1] = ARGV[i]
+  end
+  added[k] = redis.call(unpack(xadd))
+  a = last + 1
+end
+for k = appends + 1, #KEYS do
+  local ids = {}
+  for id in string.gmatch(ARGV[a], '%S+') do
+    ids[#ids + 1] = id
+    if #ids == 1000 then
+      redis.call('XACK', KEYS[k], group, unpack(ids))
+      ids = {}
+    end
+  end
+  if #ids > 0 then
+    redis.call('XACK', KEYS[k], group, unpack(ids))
+  end
+  a = a + 1
+end
+return added
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """An entry a handler asks to append together with the acknowledgement of its batch.
+
+    Return a sequence of these from the handler: the worker appends them, in order, and then
+    acknowledges the batch, in one server-side script (one round trip). The acknowledgement happens
+    only if every append succeeded, so an append can carry the handler's durable effect (a journal
+    entry, an alert). On Redis Cluster the streams must share the hash tag of the batch's partition.
+    """
+
+    stream: str
+    fields: Mapping[str | bytes, EncodableT]
+    # Approximate MAXLEN for the XADD; None: no trimming.
+    max_len: int | None = None
+    # Counted in the published-events metric under this family (None: not an event, not counted).
+    family: StreamFamily | None = None
+    # Called with the entry id once the append (and the acknowledgement) succeeded.
+    on_added: Callable[[str], None] | None = None
+
+
+Handler = Callable[[Sequence["Event"]], Awaitable[Sequence[StreamAppend] | None]]
 
 
 @dataclass(slots=True)
@@ -90,13 +169,16 @@ class Event:
     entry_id: str
     envelope: EventEnvelope
     delivery_count: int
-    # This entry's CONSUMER span while the worker processes it; see `event_context`.
+    # This entry's CONSUMER span while the worker processes it, when its producer sampled the
+    # trace (INVALID_SPAN otherwise); see `event_context`.
     span: Span = field(default=INVALID_SPAN, repr=False, compare=False)
+    # The envelope's payload field, found once when decoding ("" when not known yet).
+    kind: str = field(default="", repr=False, compare=False)
 
     @property
     def payload_kind(self) -> str:
         """The name of the envelope's payload field (e.g. "status"), "" when none is set."""
-        return self.envelope.WhichOneof("payload") or ""
+        return self.kind or self.envelope.WhichOneof("payload") or ""
 
     @property
     def payload(self) -> Message:
@@ -118,24 +200,61 @@ def event_context(event: Event) -> Iterator[Span]:
     Handlers get a batch; one that works event by event wraps each in `with event_context(ev):`
     and its MongoDB or gRPC spans land under that event's consumer span, which sits under the
     producer's span. The worker ends the span and sets its status after the ack, so exceptions
-    raised here are only propagated, not recorded twice.
+    raised here are only propagated, not recorded twice. An event whose producer did not sample
+    its trace has no span: its unsampled remote context is made current instead, so the work
+    done for it is not sampled either; an event that carries no trace context leaves the batch's
+    span current.
     """
     span = event.span
     if not span.get_span_context().is_valid:
-        yield span
-        return
+        _, remote = tel.remote_span_context(event.envelope.traceparent, event.envelope.tracestate)
+        if remote is None:
+            yield span
+            return
+        span = NonRecordingSpan(remote)
     with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
         yield span
 
 
-@dataclass(slots=True)
-class _Entry:
-    """A raw entry delivered to this consumer; `fields` is empty when it was deleted meanwhile."""
+def _sampled(traceparent: str) -> bool:
+    """Whether a W3C traceparent has its sampled flag set (looked up without parsing the rest)."""
+    return len(traceparent) >= 55 and traceparent[53:55] in _SAMPLED_FLAGS
 
-    stream: str
-    entry_id: str
-    fields: Fields
-    delivery_count: int
+
+class _Entry:
+    """A raw entry delivered to this consumer; its fields are empty when it was deleted meanwhile.
+
+    `raw` holds the fields as redis-py's parsed dict, or as the flat [field, value, ...] list of an
+    unparsed reply, made into a dict only when needed (dead-lettering): the hot path reads `data`.
+    """
+
+    __slots__ = ("delivery_count", "entry_id", "raw", "stream")
+
+    def __init__(self, stream: str, entry_id: str, raw: Fields | list[bytes], delivery_count: int) -> None:
+        self.stream = stream
+        self.entry_id = entry_id
+        self.raw = raw
+        self.delivery_count = delivery_count
+
+    @property
+    def fields(self) -> Fields:
+        raw = self.raw
+        if isinstance(raw, dict):
+            return raw
+        pairs = iter(raw)
+        fields: Fields = dict(zip(pairs, pairs, strict=False))
+        self.raw = fields
+        return fields
+
+    def data(self) -> bytes | None:
+        raw = self.raw
+        if isinstance(raw, dict):
+            return raw.get(b"data")
+        # Publishers write `data` last: look from the end, at field positions only.
+        for index in range(len(raw) - 2, -1, -2):
+            if raw[index] == b"data":
+                return raw[index + 1]
+        return None
 
 
 @dataclass(slots=True)
@@ -153,6 +272,11 @@ class _Redelivery:
     entries: list[_Entry]
     # XAUTOCLAIM on Redis < 7 claims entries deleted from the stream but replies nil for them.
     saw_deleted: bool = False
+
+
+def _unparsed(response: Any, **_options: Any) -> Any:
+    """Response callback that keeps XREADGROUP's reply as the server sent it (no dict per entry)."""
+    return response
 
 
 class ConsumerGroupWorker:
@@ -192,6 +316,10 @@ class ConsumerGroupWorker:
         if claim_idle_ms < 0 or claim_interval_s <= 0:
             raise ValueError("claim_idle_ms must be >= 0 and claim_interval_s > 0")
         self._redis = redis
+        # The same connection pool, with XREADGROUP's reply left unparsed: redis-py would build a
+        # dict per entry, and the hot path only needs the `data` field.
+        self._raw = aioredis.Redis(connection_pool=redis.connection_pool)
+        self._raw.set_response_callback("XREADGROUP", _unparsed)
         self.group = group
         self.consumer = consumer
         self._handler = handler
@@ -209,7 +337,9 @@ class ConsumerGroupWorker:
             stream_name(f, p): f for p in partition_numbers(partitions) for f in unique_families
         }
         self.streams: tuple[str, ...] = tuple(self._family_of)
+        self._stream_of_key: dict[bytes, str] = {stream.encode(): stream for stream in self.streams}
         self._dead_letter = redis.register_script(_DEAD_LETTER_SCRIPT)
+        self._commit_script = redis.register_script(_COMMIT_SCRIPT)
         self._errors: dict[tuple[str, str], str] = {}
         self._claim_cursors = dict.fromkeys(self.streams, "0-0")
         self._new_cursors: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
@@ -219,6 +349,14 @@ class ConsumerGroupWorker:
         self._running = False
         self._wake = asyncio.Event()
         self._labels = {tel.GROUP_LABEL: group}
+        self._family_labels = {
+            family: {**self._labels, tel.FAMILY_LABEL: family.value} for family in set(self._family_of.values())
+        }
+        self._duration_labels = {
+            outcome: {tel.GROUP_LABEL: group, tel.OUTCOME_LABEL: outcome} for outcome in ("ok", "error")
+        }
+        # The unparsed reply of the read that went with the last acknowledgement, not handled yet.
+        self._ahead: Any = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -256,19 +394,26 @@ class ConsumerGroupWorker:
         next_claim = 0.0
         backoff = 0.1
         try:
-            while not self._stopping:
+            # A batch read ahead before stop() was called is handled too: it is delivered to us.
+            while not self._stopping or self._ahead:
                 try:
                     if not self._groups_ready:
                         await self.start()
                     if not self._recovered:
                         await self._recover_own_pending()
                         self._recovered = True
-                    if loop.time() >= next_claim:
+                    # Never while entries read ahead wait: XAUTOCLAIM could take our own.
+                    if not self._ahead and loop.time() >= next_claim:
                         await self._claim_abandoned()
                         next_claim = loop.time() + self.claim_interval_s
-                    if self._stopping:
+                    if self._stopping and not self._ahead:
                         break
-                    await self._process(await self._read_new())
+                    # Entries read along with the previous acknowledgement first, in stream order.
+                    reply, self._ahead = self._ahead, None
+                    if not reply:
+                        reply = await self._read()
+                    # No read ahead once a claim pass is due, so that it runs next.
+                    self._ahead = await self._process_reply(reply, read_ahead=loop.time() < next_claim)
                     backoff = 0.1
                 except (RedisConnectionError, RedisTimeoutError) as exc:
                     log.warning("stream consumer lost redis, retrying", extra={"group": self.group, "error": str(exc)})
@@ -280,6 +425,7 @@ class ConsumerGroupWorker:
                     # The stream or group was deleted under us (FLUSHDB, manual cleanup): recreate.
                     log.warning("consumer group vanished, recreating", extra={"group": self.group})
                     self._groups_ready = False
+                    self._ahead = None
         finally:
             self._running = False
 
@@ -324,19 +470,32 @@ class ConsumerGroupWorker:
         return total
 
     # -- reading --------------------------------------------------------------------------------
-    async def _read_new(self) -> list[_Entry]:
-        reply = await self._redis.xreadgroup(
+    async def _read(self) -> Any:
+        """Wait up to `block_ms` for new entries; the reply unparsed."""
+        return await self._raw.xreadgroup(
             self.group,
             self.consumer,
             self._new_cursors,
             count=self.batch_size,
             block=self.block_ms,
         )
-        return [
-            _Entry(stream, entry_id, fields or {}, 1)
-            for stream, entries in read_reply(reply)
-            for entry_id, fields in entries
-        ]
+
+    async def _read_new(self) -> list[_Entry]:
+        return self._entries(await self._read())
+
+    def _entries(self, reply: Any) -> list[_Entry]:
+        """An unparsed XREADGROUP reply (RESP2 list or RESP3 map) as entries, in stream order."""
+        if not reply:
+            return []
+        names = self._stream_of_key
+        out: list[_Entry] = []
+        for key, rows in reply.items() if isinstance(reply, Mapping) else reply:
+            stream = names.get(key) or text(key)
+            for row in rows:
+                entry_id = row[0]
+                if entry_id is not None:
+                    out.append(_Entry(stream, entry_id.decode(), row[1] or [], 1))
+        return out
 
     async def _recover_own_pending(self) -> None:
         """Handle entries delivered to this consumer name before and never acknowledged."""
@@ -469,54 +628,125 @@ class ConsumerGroupWorker:
         return [_Entry(stream, entry_id, {}, 0) for entry_id, rows in zip(entry_ids, found, strict=True) if not rows]
 
     # -- handling -------------------------------------------------------------------------------
+    async def _process_reply(self, reply: Any, *, read_ahead: bool) -> Any:
+        """Decode an unparsed XREADGROUP reply straight into events (the hot path: no `_Entry`
+        unless an entry is undecodable) and handle them; returns the reply read ahead, if any."""
+        events: list[Event] = []
+        undecodable: list[tuple[_Entry, str]] = []
+        if reply:
+            names = self._stream_of_key
+            parse = EventEnvelope.FromString
+            for key, rows in reply.items() if isinstance(reply, Mapping) else reply:
+                stream = names.get(key) or text(key)
+                for row in rows:
+                    raw_id = row[0]
+                    if raw_id is None:
+                        continue
+                    fields = row[1] or []
+                    # Publishers write `data` last; anything else is looked for.
+                    data = fields[-1] if len(fields) >= 2 and fields[-2] == b"data" else _data_of(fields)
+                    reason = ""
+                    if data is None:
+                        reason = "undecodable: entry has no data field"
+                    else:
+                        try:
+                            envelope = parse(data)
+                        except Exception as exc:  # DecodeError, or anything else the parser raises: unusable
+                            reason = f"undecodable: {_error_text(exc)}"
+                        else:
+                            kind = envelope.WhichOneof("payload")
+                            if kind is not None:
+                                events.append(Event(stream, raw_id.decode(), envelope, 1, INVALID_SPAN, kind))
+                                continue
+                            reason = _no_payload(envelope)
+                    undecodable.append((_Entry(stream, raw_id.decode(), fields, 1), reason))
+        return await self._handle_events(events, undecodable, read_ahead=read_ahead)
+
     async def _process(self, entries: list[_Entry]) -> None:
         """Decode entries (each parsed once), dead-letter the undecodable, handle the rest in batches."""
         events: list[Event] = []
         undecodable: list[tuple[_Entry, str]] = []
+        parse = EventEnvelope.FromString
         for entry in entries:
-            data = entry.fields.get(b"data")
+            data = entry.data()
             if data is None:
                 undecodable.append((entry, "undecodable: entry has no data field"))
                 continue
             try:
-                envelope = EventEnvelope.FromString(data)
+                envelope = parse(data)
             except Exception as exc:  # DecodeError, or anything else the parser raises: unusable
                 undecodable.append((entry, f"undecodable: {_error_text(exc)}"))
                 continue
-            if envelope.WhichOneof("payload") is None:
-                # Most likely a payload added to the contract after this build; park it until
-                # the consumer is upgraded rather than acknowledge it unseen.
-                undecodable.append((entry, f"undecodable: no known payload (event_type={envelope.event_type!r})"))
+            kind = envelope.WhichOneof("payload")
+            if kind is None:
+                undecodable.append((entry, _no_payload(envelope)))
                 continue
-            events.append(Event(entry.stream, entry.entry_id, envelope, entry.delivery_count))
+            events.append(Event(entry.stream, entry.entry_id, envelope, entry.delivery_count, INVALID_SPAN, kind))
+        await self._handle_events(events, undecodable, read_ahead=False)
+
+    async def _handle_events(
+        self, events: list[Event], undecodable: list[tuple[_Entry, str]], *, read_ahead: bool
+    ) -> Any:
+        """Dead-letter the undecodable, handle the events in batches. With `read_ahead`, the last
+        batch's acknowledgement also reads the next entries (without blocking): their unparsed reply
+        is returned, to be handled next."""
         if undecodable:
             await self._move_to_dead_letter(undecodable)
+        ahead: Any = None
         for start in range(0, len(events), self.batch_size):
-            await self._handle_batch(events[start : start + self.batch_size])
+            last = start + self.batch_size >= len(events)
+            ahead = await self._handle_batch(events[start : start + self.batch_size], read_ahead=read_ahead and last)
+        return ahead
 
-    async def _handle_batch(self, events: list[Event]) -> None:
+    async def _handle_batch(self, events: list[Event], *, read_ahead: bool = False) -> Any:
+        links: list[Link] = []
         for event in events:
-            event.span = self._start_span(event)
+            envelope = event.envelope
+            # Only entries whose producer sampled the trace get a span: the rest cost nothing here.
+            if _sampled(envelope.traceparent):
+                parent, producer = tel.remote_span_context(envelope.traceparent, envelope.tracestate)
+                if parent is not None and producer is not None:
+                    event.span = self._start_span(event, parent, producer)
+                    if len(links) < _MAX_BATCH_LINKS:
+                        links.append(Link(producer))
         failures: dict[int, Exception] = {}
         acked = False
+        ahead: Any = None
         try:
-            error = await self._call_handler(events)
+            error, appends = await self._call_handler(events, links)
             if error is not None:
+                appends = []
                 if len(events) == 1:
                     failures[0] = error
                 else:
                     # Find the poison: retry alone each event of the failed batch.
                     for index, event in enumerate(events):
-                        single_error = await self._call_handler([event])
+                        single_error, single_appends = await self._call_handler([event], _links_of(event))
                         if single_error is not None:
                             failures[index] = single_error
+                        else:
+                            appends.extend(single_appends)
+            done = events if not failures else [event for index, event in enumerate(events) if index not in failures]
+            commit_error: Exception | None
+            ahead, commit_error = await self._commit(done, appends, read_ahead=read_ahead and not self._stopping)
+            if commit_error is not None:
+                # The appends failed, so nothing was acknowledged: like a failed handler, the batch
+                # stays pending and is delivered again (and dead-lettered if it keeps failing).
+                log.warning(
+                    "stream batch commit failed; left pending",
+                    extra={"group": self.group, "batch": len(done), "error": _error_text(commit_error)},
+                )
+                for index in range(len(events)):
+                    if index not in failures:
+                        failures[index] = commit_error
             for index, exc in failures.items():
                 self._remember_error(events[index], exc)  # the reason, should it end in dead letter
-            await self._ack_events([event for index, event in enumerate(events) if index not in failures])
             acked = True
         finally:
             for index, event in enumerate(events):
                 span = event.span
+                if span is INVALID_SPAN:
+                    continue
                 failure = failures.get(index)
                 if failure is not None:
                     span.record_exception(failure)
@@ -524,15 +754,23 @@ class ConsumerGroupWorker:
                 elif not acked:
                     span.set_status(Status(StatusCode.ERROR, "not acknowledged"))
                 span.end()
+        return ahead
 
-    async def _call_handler(self, events: list[Event]) -> Exception | None:
-        """Run the handler; an exception it raises is returned (cancellation still propagates)."""
+    async def _call_handler(
+        self, events: list[Event], links: list[Link]
+    ) -> tuple[Exception | None, list[StreamAppend]]:
+        """Run the handler under the batch's span; returns the exception it raised (cancellation
+        still propagates) or the appends it asked for."""
         started = time.perf_counter()
         outcome = "ok"
+        span = self._start_batch_span(events, links)
         try:
-            await self._handler(events)
+            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                appends = await self._handler(events)
         except Exception as exc:
             outcome = "error"
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, _error_text(exc)))
             if len(events) == 1:
                 event = events[0]
                 log.warning(
@@ -551,22 +789,39 @@ class ConsumerGroupWorker:
                     "stream handler failed on a batch, retrying its events one by one",
                     extra={"group": self.group, "batch": len(events), "error": _error_text(exc)},
                 )
-            return exc
+            return exc, []
         finally:
-            tel.handler_duration.record(
-                time.perf_counter() - started, {tel.GROUP_LABEL: self.group, tel.OUTCOME_LABEL: outcome}
-            )
-        return None
+            span.end()
+            tel.handler_duration.record(time.perf_counter() - started, self._duration_labels[outcome])
+        return None, list(appends or ())
 
-    def _start_span(self, event: Event) -> Span:
+    def _start_batch_span(self, events: list[Event], links: list[Link]) -> Span:
+        """One CONSUMER span per handler call: a root span, linked to the sampled entries' producers."""
+        streams = {event.stream for event in events} if len(events) > 1 else {events[0].stream}
+        only = next(iter(streams)) if len(streams) == 1 else None
+        attributes: dict[str, str | int] = {
+            attrs.MESSAGING_SYSTEM: tel.MESSAGING_SYSTEM,
+            attrs.MESSAGING_OPERATION: "process",
+            attrs.MESSAGING_CONSUMER_GROUP: self.group,
+            attrs.MESSAGING_BATCH_COUNT: len(events),
+        }
+        if only is not None:
+            attributes[attrs.MESSAGING_DESTINATION] = only
+        return tel.tracer.start_span(
+            f"{only or self.group} process batch",
+            context=Context(),
+            kind=SpanKind.CONSUMER,
+            links=links or None,
+            attributes=attributes,
+        )
+
+    def _start_span(self, event: Event, parent: Context, producer: trace.SpanContext) -> Span:
         envelope = event.envelope
-        parent, producer = tel.remote_span_context(envelope.traceparent, envelope.tracestate)
         return tel.tracer.start_span(
             f"{event.stream} process",
-            # No producer context: a root span, not a child of whatever the worker loop runs in.
-            context=parent if parent is not None else Context(),
+            context=parent,
             kind=SpanKind.CONSUMER,
-            links=[Link(producer)] if producer is not None else None,
+            links=[Link(producer)],
             attributes={
                 attrs.MESSAGING_SYSTEM: tel.MESSAGING_SYSTEM,
                 attrs.MESSAGING_DESTINATION: event.stream,
@@ -588,22 +843,98 @@ class ConsumerGroupWorker:
         self._errors[key] = _error_text(exc)
 
     # -- acknowledging and dead-lettering -------------------------------------------------------
-    async def _ack_events(self, events: list[Event]) -> None:
-        if not events:
-            return
-        await self._ack(_group_ids((e.stream, e.entry_id) for e in events))
-        acked_at = time.time()
-        counts: Counter[StreamFamily] = Counter()
-        oldest: dict[StreamFamily, float] = {}
+    async def _commit(
+        self, events: list[Event], appends: list[StreamAppend], *, read_ahead: bool
+    ) -> tuple[Any, Exception | None]:
+        """Acknowledge handled events (after the handler's appends, if any), in one round trip that
+        also reads the next entries when `read_ahead` (without blocking).
+
+        Returns the unparsed reply of the read ahead (None without) and the error of the script
+        (then nothing was acknowledged); a NOGROUP or connection error is raised.
+        """
+        ids_by_stream: dict[str, list[str]] = {}
+        first_of: dict[str, Event] = {}  # each stream's earliest appended event in the batch
         for event in events:
-            family = self._family_of[event.stream]
-            counts[family] += 1
-            stamp = event.envelope.received_time
+            ids = ids_by_stream.get(event.stream)
+            if ids is None:
+                ids = ids_by_stream[event.stream] = []
+                first_of[event.stream] = event
+            ids.append(event.entry_id)
+        if not ids_by_stream and not appends and not read_ahead:
+            return None, None
+        pipe = self._raw.pipeline(transaction=False)
+        # One script call even without appends: it takes the ids as one argument per stream.
+        keys, args = self._commit_arguments(appends, ids_by_stream)
+        if keys:
+            pipe.evalsha(self._commit_script.sha, len(keys), *keys, *args)
+        if read_ahead:
+            pipe.xreadgroup(self.group, self.consumer, self._new_cursors, count=self.batch_size)
+        acked_at = time.time()
+        results = await pipe.execute(raise_on_error=False)
+        reply = results.pop() if read_ahead else None
+        commit_error: Exception | None = None
+        if keys:
+            added = results[0]
+            if isinstance(added, NoScriptError):
+                # The server lost its script cache (a restart, SCRIPT FLUSH): nothing ran; load it, again.
+                try:
+                    added = await self._commit_script(keys=keys, args=args)
+                except ResponseError as exc:
+                    added = exc
+            if isinstance(added, ResponseError):
+                if "NOGROUP" in str(added):
+                    raise added
+                commit_error = added
+            else:
+                self._appended(appends, added)
+        if commit_error is None and events:
+            self._acknowledged(ids_by_stream, first_of, acked_at)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply, commit_error
+
+    def _commit_arguments(
+        self, appends: list[StreamAppend], ids_by_stream: dict[str, list[str]]
+    ) -> tuple[list[KeyT], list[EncodableT]]:
+        keys: list[KeyT] = [append.stream for append in appends]
+        args: list[EncodableT] = [self.group, len(appends)]
+        for append in appends:
+            args += (append.max_len or 0, len(append.fields))
+            for name, value in append.fields.items():
+                args += (name, value)
+        for stream, ids in ids_by_stream.items():
+            keys.append(stream)
+            args.append(" ".join(ids))
+        return keys, args
+
+    def _appended(self, appends: list[StreamAppend], added: Any) -> None:
+        for append, entry_id in zip(appends, added or (), strict=False):
+            if append.family is not None:
+                tel.published.add(1, {tel.FAMILY_LABEL: append.family.value})
+            if append.on_added is not None:
+                append.on_added(text(entry_id))
+
+    def _acknowledged(self, ids_by_stream: dict[str, list[str]], first_of: dict[str, Event], acked_at: float) -> None:
+        """Metrics of an acknowledged batch; forget the errors of its entries.
+
+        The lag is taken from each stream's first event in the batch: entries are in the order they
+        were appended, so the first has waited longest for the group (not every event's clock read).
+        """
+        if self._errors:
+            for stream, entry_ids in ids_by_stream.items():
+                for entry_id in entry_ids:
+                    self._errors.pop((stream, entry_id), None)
+        counts: dict[StreamFamily, int] = {}
+        oldest: dict[StreamFamily, float] = {}
+        for stream, entry_ids in ids_by_stream.items():
+            family = self._family_of[stream]
+            counts[family] = counts.get(family, 0) + len(entry_ids)
+            stamp = first_of[stream].envelope.received_time
             received = stamp.seconds + stamp.nanos * 1e-9
             if received and received < oldest.get(family, acked_at):
                 oldest[family] = received
         for family, count in counts.items():
-            labels = {**self._labels, tel.FAMILY_LABEL: family.value}
+            labels = self._family_labels[family]
             tel.consumed.add(count, labels)
             # One observation per batch and family (not per event): the lag of the group is its oldest event's age.
             tel.consumer_lag.record(acked_at - oldest.get(family, acked_at), labels)
@@ -672,6 +1003,28 @@ def _group_ids(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     for stream, entry_id in keys:
         grouped.setdefault(stream, []).append(entry_id)
     return grouped
+
+
+def _data_of(fields: list[bytes]) -> bytes | None:
+    """The `data` value of a flat [field, value, ...] list (at field positions only)."""
+    for index in range(0, len(fields) - 1, 2):
+        if fields[index] == b"data":
+            return fields[index + 1]
+    return None
+
+
+def _no_payload(envelope: EventEnvelope) -> str:
+    # Most likely a payload added to the contract after this build: parked until the consumer is
+    # upgraded rather than acknowledged unseen.
+    return f"undecodable: no known payload (event_type={envelope.event_type!r})"
+
+
+def _links_of(event: Event) -> list[Link]:
+    """The link of a sampled event to its producer span (none for an unsampled one)."""
+    if event.span is INVALID_SPAN:
+        return []
+    _, producer = tel.remote_span_context(event.envelope.traceparent, event.envelope.tracestate)
+    return [Link(producer)] if producer is not None else []
 
 
 def _error_text(exc: BaseException) -> str:

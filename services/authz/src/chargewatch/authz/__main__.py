@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import uvloop
 
 from chargewatch.auth import AccessTokenValidator
 from chargewatch.authz import blocks, credentials, policies, tokens
@@ -18,10 +19,11 @@ from chargewatch.authz.grpc_api import AuthzServicer
 from chargewatch.authz.health import IdentityProviderMonitor
 from chargewatch.authz.local_lists import LocalLists
 from chargewatch.authz.management import StationActions, TokenManager
+from chargewatch.authz.pipelined_redis import PipelinedRedis
 from chargewatch.authz.sessions import SessionTracker
 from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
-from chargewatch.rpc import client_channel
+from chargewatch.rpc import GrpcServer, client_channel
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.redis_client import redis_client
 from chargewatch.service.wiring import connect_backends
@@ -39,9 +41,20 @@ async def serve(settings: AuthzSettings) -> None:
         runtime, redis_url=settings.redis_url, mongo_url=settings.mongo_url, database=settings.mongo_database
     )
     db = backends.db
-    # The hot path's own pool: a burst of Authorize calls waits for a connection instead of failing.
+    # Authorize's own pool: a burst of calls waits for a connection instead of failing.
     hot_redis = redis_client(settings.redis_url, max_connections=64, timeout_seconds=1.0)
     runtime.on_shutdown(hot_redis.aclose)
+    # Authorize's lookups, reservations and decisions: one pipelined connection (pipelined_redis.py).
+    pipelined = PipelinedRedis(settings.redis_url, timeout_seconds=1.0)
+    runtime.on_shutdown(pipelined.aclose)
+    # Spans only for the calls the sampler keeps: authz follows the gateway's (head) sampling.
+    runtime.grpc = GrpcServer(
+        settings.grpc_host,
+        settings.grpc_port,
+        sampled_tracing=True,
+        reuse_port=settings.grpc_reuse_port,
+        generic_handlers_only=True,
+    )
     await ensure_indexes(db, [*credentials.INDEXES, *tokens.INDEXES, *policies.INDEXES, *blocks.INDEXES])
     http = httpx.AsyncClient(timeout=5.0)
     validator = AccessTokenValidator(settings.issuer, settings.api_audience, http=http)
@@ -68,7 +81,7 @@ async def serve(settings: AuthzSettings) -> None:
     policy_store = policies.PolicyStore(db[policies.COLLECTION])
     block_store = BlockStore(db)
     stations = StationDirectory(credential_store)
-    sessions = SessionTracker(hot_redis)
+    sessions = SessionTracker(hot_redis, pipelined, local_seconds=settings.local_token_cache_seconds)
     publisher = EventPublisher(
         hot_redis, partitions=settings.stream_partitions, max_len=settings.stream_max_len, producer="authz"
     )
@@ -85,7 +98,7 @@ async def serve(settings: AuthzSettings) -> None:
         policies=policy_store,
         blocks=block_store,
         sessions=sessions,
-        decisions=DecisionPublisher(publisher),
+        decisions=DecisionPublisher(publisher, pipelined),
         refresh_seconds=settings.token_refresh_seconds,
         default_max_concurrent=settings.default_max_concurrent_sessions,
         default_max_session_seconds=settings.default_max_session_seconds,
@@ -148,7 +161,8 @@ async def serve(settings: AuthzSettings) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(AuthzSettings()))
+    # uvloop: a third less CPU per gRPC call than asyncio's own loop (bench/bench_authz.py).
+    uvloop.run(serve(AuthzSettings()))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,15 @@ malformed token -> unknown station -> station quarantined -> token blocked (Bloc
 token state (cached; resolved from MongoDB and Keycloak on a miss) -> other tenant's station ->
 access policies (blocklist, groups, time windows) -> concurrent sessions.
 
-A cache hit costs two Redis round trips (the cached token, the session script); policies, blocks
-and station identities are in memory. Decisions are published in the background in batches, so a
-slow stream never slows an answer; `flush()` (and shutdown) waits for them.
+Redis round trips of a cached decision, on one pipelined connection shared by concurrent calls
+(`pipelined_redis.py`): a plain Authorize reads the token's view and sessions together, or
+nothing when this process read them in the last `local_seconds`; a transaction start reads the
+view and reserves the session in one script (the reservation needs Redis: it is what holds the
+limit across replicas). Policies, blocks and station identities are in memory.
+
+Every decision is appended to the authorization stream before it is answered: a decision Redis
+did not take is not answered (`DecisionNotRecorded`, UNAVAILABLE over gRPC), and the gateway's
+offline policy decides and publishes instead. Nothing is answered that the stream will not show.
 """
 
 from __future__ import annotations
@@ -18,14 +24,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from redis.exceptions import ResponseError
 
 from chargewatch.authz.blocks import BlockStore
 from chargewatch.authz.cache import INVALID, TokenCache, TokenView
 from chargewatch.authz.credentials import StationCredentialStore
 from chargewatch.authz.directory import DirectoryUnavailable, KeycloakDirectory, LinkState
-from chargewatch.authz.policies import PolicyStore, evaluate
-from chargewatch.authz.sessions import SessionTracker
+from chargewatch.authz.pipelined_redis import PipelinedRedis, RedisUnavailable
+from chargewatch.authz.policies import AccessPolicy, PolicyStore, evaluate, gate
+from chargewatch.authz.sessions import Lookup, Sessions, SessionTracker, others, session_field
 from chargewatch.authz.tokens import (
     KEYCODE_TYPE,
     InvalidToken,
@@ -35,7 +46,8 @@ from chargewatch.authz.tokens import (
     token_key,
     token_ref,
 )
-from chargewatch.streams import EventPublisher
+from chargewatch.observability import attributes as attrs
+from chargewatch.streams import EventPublisher, StreamFamily, partition_for, stream_name
 from chargewatch.v1 import events_pb2
 
 log = logging.getLogger(__name__)
@@ -57,8 +69,13 @@ _STATUS_OF_REFUSAL = {
 }
 # How long a station may keep an accepted token in its authorization cache when the token has no expiry.
 STATION_CACHE_HOURS = 24
+_STATION_CACHE_SECONDS = STATION_CACHE_HOURS * 3600
 _STATION_TTL_SECONDS = 30.0
-_MAX_QUEUED_DECISIONS = 50_000
+_ACTIVE = TokenStatus.ACTIVE.value
+# The published-events counter is added to at most this often (not once per decision).
+_METRIC_INTERVAL_SECONDS = 1.0
+
+tracer = trace.get_tracer("chargewatch.authz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +83,15 @@ class Decision:
     status: int
     reason: str
     group_id: str = ""
-    expiry: datetime | None = None
+    expires_at: float | None = None  # epoch seconds
     max_session_seconds: int = 0
     policy_id: str = ""
+    # Accepted only: the concurrent sessions the policies allow (for the reservation).
+    session_limit: int = 0
+
+    @property
+    def expiry(self) -> datetime | None:
+        return datetime.fromtimestamp(self.expires_at, UTC) if self.expires_at is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,46 +124,73 @@ class StationDirectory:
         self._known.pop(station_id, None)
 
 
+class DecisionNotRecorded(ConnectionError):
+    """Redis did not take the decision (or may not have): it must not be answered."""
+
+
 class DecisionPublisher:
-    """Every decision onto the authorization stream, batched off the request path."""
+    """Every decision onto the authorization stream, before it is answered.
 
-    def __init__(self, publisher: EventPublisher, *, batch: int = 200) -> None:
+    One XADD per decision on the pipelined connection: the XADDs of concurrent calls go out in one
+    write and share a round trip, as the gateway's PublishBatcher shares pipelines, without one
+    call waiting for another's batch; the connection keeps them in call order. A PRODUCER span is
+    opened only under a recording (sampled) Authorize span, and the published-events counter is
+    added to once a second, not per decision.
+    """
+
+    def __init__(self, publisher: EventPublisher, redis: PipelinedRedis) -> None:
         self._publisher = publisher
-        self._queue: asyncio.Queue[events_pb2.EventEnvelope] = asyncio.Queue(_MAX_QUEUED_DECISIONS)
-        self._batch = batch
-        self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._redis = redis
+        self._unreported = 0
+        self._report_at = 0.0
 
-    def submit(self, station_id: str, tenant_id: str, decision: events_pb2.AuthorizationDecision) -> None:
+    async def publish(self, station_id: str, tenant_id: str, decision: events_pb2.AuthorizationDecision) -> None:
+        """Append the decision; raises DecisionNotRecorded when Redis did not (surely) take it."""
+        if trace.get_current_span().is_recording():
+            stream = stream_name(StreamFamily.AUTHORIZATION, partition_for(station_id, self._publisher.partitions))
+            with tracer.start_as_current_span(
+                f"{stream} publish",
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    attrs.MESSAGING_SYSTEM: "redis",
+                    attrs.MESSAGING_DESTINATION: stream,
+                    attrs.MESSAGING_OPERATION: "publish",
+                    attrs.STATION_ID: station_id,
+                },
+            ):
+                await self._append(station_id, tenant_id, decision)
+        else:
+            await self._append(station_id, tenant_id, decision)
+        self._unreported += 1
+        now = time.monotonic()
+        if now >= self._report_at:
+            self._report_at = now + _METRIC_INTERVAL_SECONDS
+            self.report()
+
+    async def _append(self, station_id: str, tenant_id: str, decision: events_pb2.AuthorizationDecision) -> None:
+        # Built here, so the entry carries the context of the PRODUCER span when there is one.
         envelope = self._publisher.envelope(station_id, decision, tenant_id=tenant_id)
-        self._idle.clear()
+        stream, fields = self._publisher.entry(envelope)
+        command: list[str | bytes | int | float] = ["XADD", stream]
+        if self._publisher.max_len is not None:
+            command += ["MAXLEN", "~", self._publisher.max_len]
+        command.append("*")
+        for name, value in fields.items():
+            command += [name, value]  # type: ignore[list-item]
         try:
-            self._queue.put_nowait(envelope)
-        except asyncio.QueueFull:
-            log.error("authorization decision queue full; decision not published", extra={"station_id": station_id})
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain(), name="authz-decisions")
+            await self._redis.execute(*command)
+        except (RedisUnavailable, ResponseError) as exc:
+            raise DecisionNotRecorded(f"the decision was not recorded: {exc}") from exc
 
-    async def _drain(self) -> None:
-        while not self._queue.empty():
-            envelopes = [self._queue.get_nowait() for _ in range(min(self._batch, self._queue.qsize()))]
-            for attempt in range(5):
-                try:
-                    await self._publisher.publish_many(envelopes)
-                    break
-                except Exception:  # Redis away: retry briefly, then give the batch up loudly
-                    if attempt == 4:
-                        log.exception("authorization decisions lost", extra={"count": len(envelopes)})
-                    else:
-                        await asyncio.sleep(0.1 * 2**attempt)
-        self._idle.set()
+    def report(self) -> None:
+        """Add the decisions appended since the last report to the published-events counter."""
+        if self._unreported:
+            EventPublisher.count_published(StreamFamily.AUTHORIZATION.value, self._unreported)
+            self._unreported = 0
 
     async def flush(self) -> None:
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
-        await self._idle.wait()
+        """Nothing waits to be published (each decision is, before its answer); reports the counter."""
+        self.report()
 
 
 class Authorizer:
@@ -229,21 +279,35 @@ class Authorizer:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def view_of(self, key: str) -> TokenView:
-        cached = await self.cache.get(key)
-        if cached is None:
-            try:
-                return await self.refresh(key)
-            except DirectoryUnavailable:
-                return TokenView(INVALID, "identity_provider_unavailable")
-        if time.time() - cached.resolved_at > self.refresh_seconds:
-            self._refresh_in_background(key)
-        return cached
+    async def _resolve_missing(self, key: str) -> TokenView:
+        """A token not in the cache: resolved now (MongoDB, Keycloak) and cached."""
+        try:
+            return await self.refresh(key)
+        except DirectoryUnavailable:
+            return TokenView(INVALID, "identity_provider_unavailable")
+
+    def _view_from(self, key: str, raw: bytes | None) -> TokenView | None:
+        if raw is None:
+            return None
+        view = TokenView.decode(raw)
+        self.cache.remember(key, view)
+        return view
+
+    async def _state(self, key: str) -> tuple[TokenView | None, Sessions]:
+        """A plain Authorize's view and sessions: from this process's memory, else one round trip."""
+        view = self.cache.remembered(key)
+        if view is not None:
+            sessions = self.sessions.remembered(key)
+            if sessions is not None:
+                return view, sessions
+        found = await self.sessions.lookup(key)
+        return self._view_from(key, found.view), found.sessions
 
     # -- the decision -----------------------------------------------------------------------------
     async def authorize(
         self, station_id: str, id_token: str, id_token_type: str, *, evse_id: int = 0, transaction_id: str = ""
     ) -> Decision:
+        """Decide, publish, return. Raises DecisionNotRecorded (not answerable) or RedisUnavailable."""
         tenant_id = ""
         try:
             uid, token_type = normalise(id_token, id_token_type)
@@ -254,7 +318,7 @@ class Authorizer:
             station = await self.stations.get(station_id)
             tenant_id = station.tenant_id if station else ""
             decision = await self._decide(station_id, station, uid, token_type, transaction_id)
-        self._publish(station_id, tenant_id, uid, token_type, decision, evse_id, transaction_id)
+        await self._publish(station_id, tenant_id, uid, token_type, decision, evse_id, transaction_id)
         return decision
 
     async def _decide(
@@ -267,44 +331,105 @@ class Authorizer:
             return Decision(NOT_AT_THIS_LOCATION, "station_quarantined", policy_id=quarantine.block_id)
         block = self.blocks.active_for("token", uid)
         if block is not None:
-            return Decision(BLOCKED, "token_blocked", expiry=block.expires_at, policy_id=block.block_id)
+            expires = block.expires_at.timestamp() if block.expires_at else None
+            return Decision(BLOCKED, "token_blocked", expires_at=expires, policy_id=block.block_id)
         key = token_key(uid, token_type)
-        view = await self.view_of(key)
-        expiry = view.expiry()
-        if view.status != TokenStatus.ACTIVE.value:
+        now = time.time()
+        moment = datetime.fromtimestamp(now, UTC)
+        policies = self.policies.applicable(station.tenant_id, station_id, station.site_id)
+        found: Lookup | None = None
+        sessions: Sessions = ()
+        if transaction_id:
+            limits = gate(policies, id_token=uid, moment=moment, default_max_concurrent=self.default_max_concurrent)
+            if limits.refused:  # refused whatever the token's state: nothing to reserve
+                view, sessions = await self._state(key)
+            else:
+                found = await self.sessions.lookup_and_reserve(
+                    key,
+                    station_id,
+                    transaction_id,
+                    tenant_id=station.tenant_id,
+                    groups=limits.groups,
+                    limit=limits.max_concurrent_sessions,
+                    max_seconds=limits.max_session_seconds or self.default_max_session_seconds,
+                )
+                view, sessions = self._view_from(key, found.view), found.sessions
+        else:
+            view, sessions = await self._state(key)
+        if view is None:
+            view = await self._resolve_missing(key)
+        elif now - view.resolved_at > self.refresh_seconds:
+            self._refresh_in_background(key)
+        decision = self._judge(view, station, policies, station_id, uid, moment, now, sessions, transaction_id)
+        reserved = found.reserved if found is not None else None
+        if not transaction_id or decision.status != ACCEPTED:
+            if reserved:  # only if the script and `_judge` ever disagreed: give the place back
+                await self.sessions.end(station_id, transaction_id, key)
+            return decision
+        if reserved is None:  # not tried in the lookup (the token was not cached yet): reserve now
+            reserved = await self.sessions.reserve(
+                key,
+                station_id,
+                transaction_id,
+                limit=decision.session_limit,
+                max_seconds=decision.max_session_seconds or self.default_max_session_seconds,
+            )
+        if not reserved:
+            return Decision(
+                CONCURRENT_TX, "concurrent_session_limit", decision.group_id, decision.expires_at, 0, decision.policy_id
+            )
+        return decision
+
+    def _judge(
+        self,
+        view: TokenView,
+        station: StationInfo,
+        policies: list[AccessPolicy],
+        station_id: str,
+        uid: str,
+        moment: datetime,
+        now: float,
+        sessions: Sessions,
+        transaction_id: str,
+    ) -> Decision:
+        """The decision from the token's view, the policies and (plain Authorize) the sessions seen.
+
+        For a transaction start, Accepted here means "accepted if the session can be reserved".
+        """
+        expiry = view.expires_at
+        if view.status != _ACTIVE:
             return Decision(_STATUS_OF_VIEW.get(view.status, INVALID_STATUS), view.reason, view.group_id, expiry)
         if view.tenant_id != station.tenant_id:
             return Decision(NOT_AT_THIS_LOCATION, "other_tenant", view.group_id, expiry)
-        now = datetime.now(UTC)
         verdict = evaluate(
-            self.policies.applicable(station.tenant_id, station_id, station.site_id),
+            policies,
             id_token=uid,
             group_id=view.group_id,
-            moment=now,
+            moment=moment,
             default_max_concurrent=self.default_max_concurrent,
         )
         if verdict.refusal is not None:
             return Decision(
                 _STATUS_OF_REFUSAL[verdict.refusal], verdict.refusal, view.group_id, expiry, policy_id=verdict.policy_id
             )
-        station_expiry = now + timedelta(hours=STATION_CACHE_HOURS)
+        station_expiry = now + _STATION_CACHE_SECONDS
         expiry = min(expiry, station_expiry) if expiry else station_expiry
-        max_seconds = verdict.max_session_seconds
-        if transaction_id:
-            reserved = await self.sessions.reserve(
-                key,
-                station_id,
-                transaction_id,
-                limit=verdict.max_concurrent_sessions,
-                max_seconds=max_seconds or self.default_max_session_seconds,
-            )
-            if not reserved:
-                return Decision(CONCURRENT_TX, "concurrent_session_limit", view.group_id, expiry, 0, verdict.policy_id)
-        elif await self.sessions.others_active(key, station_id) >= verdict.max_concurrent_sessions:
+        if (
+            not transaction_id
+            and others(sessions, session_field(station_id, ""), now) >= verdict.max_concurrent_sessions
+        ):
             return Decision(CONCURRENT_TX, "concurrent_session_limit", view.group_id, expiry, 0, verdict.policy_id)
-        return Decision(ACCEPTED, "token_active", view.group_id, expiry, max_seconds, verdict.policy_id)
+        return Decision(
+            ACCEPTED,
+            "token_active",
+            view.group_id,
+            expiry,
+            verdict.max_session_seconds,
+            verdict.policy_id,
+            verdict.max_concurrent_sessions,
+        )
 
-    def _publish(
+    async def _publish(
         self,
         station_id: str,
         tenant_id: str,
@@ -327,9 +452,11 @@ class Authorizer:
             evse_id=evse_id,
             policy_id=decision.policy_id,
         )
-        if decision.expiry is not None:
-            event.expiry.FromDatetime(decision.expiry)
-        self.decisions.submit(station_id, tenant_id, event)
+        if decision.expires_at is not None:
+            seconds = int(decision.expires_at)
+            event.expiry.seconds = seconds
+            event.expiry.nanos = int((decision.expires_at - seconds) * 1e9)
+        await self.decisions.publish(station_id, tenant_id, event)
 
     async def close(self) -> None:
         for task in list(self._background):

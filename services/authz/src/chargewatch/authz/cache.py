@@ -1,19 +1,22 @@
 """The Redis cache of resolved token decisions: what Authorize answers from in well under 2 ms.
 
-One key per token, `cw:authz:token:<type>:<uid>`, holding the token's resolved state (record plus
-Keycloak link) and when it was resolved. Entries older than `refresh_seconds` are still answered
-but trigger a refresh; entries live `keep_seconds` so the cache outlasts a Keycloak outage. A
-change made through authz overwrites the entry at once (every replica reads the same Redis);
-nothing here is authoritative and everything can be rebuilt from MongoDB and Keycloak.
+One key per token, `cw:authz:token:{<type>:<uid>}`, holding the token's resolved state (record
+plus Keycloak link) and when it was resolved. The braces are a Redis Cluster hash tag shared with
+the token's sessions hash (`sessions.redis_key`): a transaction start reads the view and reserves
+the session in one script. Entries older than `refresh_seconds` are still answered but trigger a
+refresh; entries live `keep_seconds` so the cache outlasts a Keycloak outage. A change made
+through authz overwrites the entry at once (every replica reads the same Redis); nothing here is
+authoritative and everything can be rebuilt from MongoDB and Keycloak.
 
 In front of Redis, each process keeps the views it read in the last `local_seconds` (one second
-by default in the service): a card presented again within that second costs no Redis round trip,
-which is half of what a cached Authorize spends. A change made on this replica replaces its local
-entry at once; one made on another replica is seen here within `local_seconds`.
+by default in the service): a card presented again within that second is answered without
+reading Redis. A change made on this replica replaces its local entry at once; one made on
+another replica is seen here within `local_seconds`.
 
-The Authorize path's Redis commands run without the Redis instrumentation's client span: with
-redis-py's own cost it was a third of a cached decision's CPU, and the Authorize server span
-already times the whole decision (Redis reports its own latency in its metrics).
+The Authorize path reads the view through `SessionTracker.lookup` (with the token's sessions, in
+one round trip on the pipelined connection) and keeps it here with `remember`; `get` is the same
+read for other callers, through redis-py, without the Redis instrumentation's client span (the
+Authorize server span already times the whole decision).
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ import redis.asyncio as aioredis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 _PREFIX = "cw:authz:token:"
+
+
+def redis_key(key: str) -> str:
+    """The Redis key of a token's cached view (hash-tagged by the token key)."""
+    return f"{_PREFIX}{{{key}}}"
+
 
 # Resolved states beyond the record's own statuses.
 INVALID = "invalid"
@@ -85,9 +94,23 @@ class TokenCache:
         self.local_seconds = local_seconds
         self.local_capacity = local_capacity
         # key -> (monotonic time it leaves, view); insertion-ordered for eviction.
-        self._local: OrderedDict[str, tuple[float, TokenView | None]] = OrderedDict()
+        self._local: OrderedDict[str, tuple[float, TokenView]] = OrderedDict()
 
-    def _remember(self, key: str, view: TokenView | None) -> None:
+    def remembered(self, key: str) -> TokenView | None:
+        """The view this process read or wrote in the last `local_seconds`, without asking Redis."""
+        hit = self._local.get(key)
+        if hit is None:
+            return None
+        if hit[0] > time.monotonic():
+            return hit[1]
+        del self._local[key]
+        return None
+
+    def remember(self, key: str, view: TokenView) -> None:
+        """Keep a view read from Redis by another path (the Authorize lookup)."""
+        self._remember(key, view)
+
+    def _remember(self, key: str, view: TokenView) -> None:
         if self.local_seconds <= 0:
             return
         local = self._local
@@ -98,13 +121,11 @@ class TokenCache:
 
     async def get(self, key: str) -> TokenView | None:
         if self.local_seconds > 0:
-            hit = self._local.get(key)
+            hit = self.remembered(key)
             if hit is not None:
-                if hit[0] > time.monotonic():
-                    return hit[1]
-                del self._local[key]
+                return hit
         with suppress_instrumentation():
-            raw = await self._redis.get(_PREFIX + key)
+            raw = await self._redis.get(redis_key(key))
         view = None if raw is None else TokenView.decode(raw if isinstance(raw, bytes) else raw.encode())
         # A miss is not kept: the next Authorize resolves the token and puts it.
         if view is not None:
@@ -119,12 +140,12 @@ class TokenCache:
             ttl = self.unknown_seconds
         else:
             ttl = self.keep_seconds
-        await self._redis.set(_PREFIX + key, view.encode(), px=max(1, int(ttl * 1000)))
+        await self._redis.set(redis_key(key), view.encode(), px=max(1, int(ttl * 1000)))
         self._remember(key, view)
 
     async def invalidate(self, key: str) -> None:
         self._local.pop(key, None)
-        await self._redis.delete(_PREFIX + key)
+        await self._redis.delete(redis_key(key))
 
 
 def now_epoch() -> float:

@@ -30,6 +30,11 @@ class AuthzSettings(ServiceSettings):
     keycloak_timeout_seconds: float = Field(
         2.0, gt=0, le=30, description="Timeout of one Keycloak admin call (an uncached Authorize waits for it)"
     )
+    grpc_reuse_port: bool = Field(
+        False,
+        description="Let several authz processes serve one gRPC port (SO_REUSEPORT), e.g. one per core "
+        "on one machine; each needs its own ops port",
+    )
     gateway_target: str = Field("127.0.0.1:50052", description="gRPC address of the OCPP gateway's GatewayCommands")
     gateway_deadline_seconds: float = Field(
         30.0, gt=0, description="Deadline of a command sent to a station through the gateway"

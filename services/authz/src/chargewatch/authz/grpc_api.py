@@ -23,7 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chargewatch.auth import AccessTokenValidator, InvalidTokenError, Principal
 from chargewatch.authz import access
-from chargewatch.authz.authorizer import Authorizer, StationDirectory
+from chargewatch.authz.authorizer import Authorizer, DecisionNotRecorded, StationDirectory
 from chargewatch.authz.blocks import Block, BlockAlreadyLifted, BlockNotFound, BlockStore, QuarantineMode
 from chargewatch.authz.credentials import (
     HASHING,
@@ -44,6 +44,7 @@ from chargewatch.authz.credentials import (
 from chargewatch.authz.directory import DirectoryUnavailable
 from chargewatch.authz.local_lists import LocalLists
 from chargewatch.authz.management import LinkRefused, StationActions, TokenManager
+from chargewatch.authz.pipelined_redis import RedisUnavailable
 from chargewatch.authz.policies import (
     AccessPolicy,
     InvalidPolicy,
@@ -527,20 +528,33 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "station_id must be 1-48 of [A-Za-z0-9._:-]")
         if not request.id_token or len(request.id_token) > 64 or len(request.transaction_id) > 64:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id_token is 1-64 and transaction_id 0-64 characters")
-        decision = await authorizer.authorize(
-            request.station_id,
-            request.id_token,
-            request.id_token_type,
-            evse_id=request.evse_id,
-            transaction_id=request.transaction_id,
-        )
-        return authz_pb2.AuthorizeResponse(
+        try:
+            decision = await authorizer.authorize(
+                request.station_id,
+                request.id_token,
+                request.id_token_type,
+                evse_id=request.evse_id,
+                transaction_id=request.transaction_id,
+            )
+        except (DecisionNotRecorded, RedisUnavailable) as exc:
+            # Not decided, or decided but not on the stream: the caller's offline policy decides.
+            log.warning("authorize unavailable", extra={"station_id": request.station_id, "error": str(exc)})
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, "authorization is unavailable (Redis); retry or decide offline"
+            )
+            raise AssertionError("unreachable: abort raises") from exc
+        response = authz_pb2.AuthorizeResponse(
             status=decision.status,  # type: ignore[arg-type]
-            expiry=_stamp(decision.expiry),
             group_id=decision.group_id,
             reason=decision.reason,
             max_session_seconds=decision.max_session_seconds,
         )
+        if decision.expires_at is not None:
+            # Field by field: FromDatetime costs several times more, on every answer.
+            seconds = int(decision.expires_at)
+            response.expiry.seconds = seconds
+            response.expiry.nanos = int((decision.expires_at - seconds) * 1e9)
+        return response
 
     # -- driver tokens ----------------------------------------------------------------------------
     def _key(self, id_token: str, id_token_type: str) -> str:

@@ -124,6 +124,40 @@ def evaluate(
     return PolicyVerdict(None, ",".join(applied), max_concurrent or default_max_concurrent, max_seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyGate:
+    """What the policies at a station say before the token's group is known.
+
+    `evaluate` gives no refusal exactly when `refused` is false and the token's group is in
+    `groups` (None: any group), with the same limits: a transaction start can then reserve its
+    session in the Redis round trip that reads the token (`SessionTracker.lookup_and_reserve`).
+    """
+
+    refused: bool
+    groups: frozenset[str] | None
+    max_concurrent_sessions: int
+    max_session_seconds: int
+
+
+def gate(
+    policies: Iterable[AccessPolicy], *, id_token: str, moment: datetime, default_max_concurrent: int
+) -> PolicyGate:
+    refused = False
+    groups: frozenset[str] | None = None
+    max_concurrent = 0
+    max_seconds = 0
+    for policy in policies:
+        if id_token in policy.blocked_id_tokens or not policy.open_at(moment):
+            refused = True
+        if policy.allowed_groups:
+            groups = policy.allowed_groups if groups is None else groups & policy.allowed_groups
+        if policy.max_concurrent_sessions:
+            max_concurrent = min(max_concurrent or policy.max_concurrent_sessions, policy.max_concurrent_sessions)
+        if policy.max_session_seconds:
+            max_seconds = min(max_seconds or policy.max_session_seconds, policy.max_session_seconds)
+    return PolicyGate(refused, groups, max_concurrent or default_max_concurrent, max_seconds)
+
+
 # -- validation at the edge -------------------------------------------------------------------
 
 
@@ -245,12 +279,33 @@ class PolicyStore:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
         self._all: tuple[AccessPolicy, ...] = ()
+        # (tenant, station) and (tenant, site) -> policies: Authorize looks up, never scans.
+        self._by_station: dict[tuple[str, str], tuple[AccessPolicy, ...]] = {}
+        self._by_site: dict[tuple[str, str], tuple[AccessPolicy, ...]] = {}
 
     def applicable(self, tenant_id: str, station_id: str, site_id: str) -> list[AccessPolicy]:
-        return [p for p in self._all if p.applies_to(tenant_id, station_id, site_id)]
+        by_station = self._by_station.get((tenant_id, station_id), ())
+        by_site = self._by_site.get((tenant_id, site_id), ()) if site_id else ()
+        if not by_site:
+            return list(by_station)
+        if not by_station:
+            return list(by_site)
+        return list({p.policy_id: p for p in (*by_station, *by_site)}.values())
 
     async def reload(self) -> None:
-        self._all = tuple([from_document(d) async for d in self.collection.find({})])
+        self._index(tuple([from_document(d) async for d in self.collection.find({})]))
+
+    def _index(self, policies: tuple[AccessPolicy, ...]) -> None:
+        by_station: dict[tuple[str, str], list[AccessPolicy]] = {}
+        by_site: dict[tuple[str, str], list[AccessPolicy]] = {}
+        for policy in policies:
+            for station_id in policy.station_ids:
+                by_station.setdefault((policy.tenant_id, station_id), []).append(policy)
+            for site_id in policy.site_ids:
+                by_site.setdefault((policy.tenant_id, site_id), []).append(policy)
+        self._all = policies
+        self._by_station = {k: tuple(v) for k, v in by_station.items()}
+        self._by_site = {k: tuple(v) for k, v in by_site.items()}
 
     async def get(self, policy_id: str) -> AccessPolicy | None:
         doc = await self.collection.find_one({"_id": policy_id})

@@ -1,115 +1,296 @@
 """Active charging sessions per token, in Redis, for the concurrent-session limit.
 
 A cloned card must not charge at two stations at once. Each token has a hash
-`cw:authz:sessions:<token key>` of "<station>/<transaction>" -> the epoch second the session stops
-counting (its start plus the maximum session duration); a reverse key per transaction finds the
-token when the gateway's transaction ENDED event arrives without one. Everything here can be lost
-and rebuilt: a lost session only means one card could briefly charge twice.
+`cw:authz:sessions:{<token key>}` of "<station>/<transaction>" -> the epoch second the session
+stops counting (its start plus the maximum session duration). The braces are a Redis Cluster hash
+tag shared with the token's cached view (`cache.redis_key`), so one script reads the view and
+reserves the session atomically on a cluster too. A set per transaction,
+`cw:authz:tx-tokens:<station>/<transaction>`, names the tokens that reserved it, so the gateway's
+transaction ENDED event (which names no token) ends their sessions; it lives in its own slot and
+is written by its own command, in the same round trip.
+
+Only a transaction start (Authorize with a transaction id) reserves, atomically in Redis: that is
+what keeps the limit across replicas. A plain Authorize only reports the sessions it sees, which
+a process may answer from what it read in the last `local_seconds` (a session started through
+another replica within that time is refused at its own transaction start, not here).
+
+Everything here can be lost and rebuilt: a lost session only means one card could briefly charge
+twice. (Renamed keys, as with the hash tags, are such a loss for the sessions running at a rollout.)
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from chargewatch.authz.cache import redis_key as view_key
+from chargewatch.authz.pipelined_redis import PipelinedRedis, Script
 from chargewatch.streams import Event
 from chargewatch.v1 import events_pb2
 
 _PREFIX = "cw:authz:sessions:"
-_TX_PREFIX = "cw:authz:tx:"
+_TX_PREFIX = "cw:authz:tx-tokens:"
 
-# KEYS: sessions hash, reverse key. ARGV: field, now, expires_at, limit, reverse value.
+# (station/transaction, epoch second it stops counting) of a token's sessions, as last read.
+Sessions = tuple[tuple[str, int], ...]
+
+# Lua shared by the reserving scripts. KEYS[2]: the sessions hash; field, now, until, limit.
 # Drops expired sessions, then: the same transaction again -> 1 (idempotent); at the limit -> 0;
 # else records it -> 1. Atomic, so two stations racing with one card cannot both get in.
-_RESERVE = """
-local now = tonumber(ARGV[2])
-local entries = redis.call('HGETALL', KEYS[1])
-local active = 0
-for i = 1, #entries, 2 do
-  if tonumber(entries[i + 1]) <= now then
-    redis.call('HDEL', KEYS[1], entries[i])
-  elseif entries[i] ~= ARGV[1] then
-    active = active + 1
+_RESERVE_FUNCTION = """
+local function reserve(hash, field, now, expires, limit)
+  local entries = redis.call('HGETALL', hash)
+  local active = 0
+  local present = false
+  for i = 1, #entries, 2 do
+    if tonumber(entries[i + 1]) <= now then
+      redis.call('HDEL', hash, entries[i])
+    elseif entries[i] == field then
+      present = true
+    else
+      active = active + 1
+    end
   end
-end
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  if present then
+    return 1
+  end
+  if active >= limit then
+    return 0
+  end
+  redis.call('HSET', hash, field, expires)
+  local ttl = math.max(1, expires - now)
+  if redis.call('TTL', hash) < ttl then
+    redis.call('EXPIRE', hash, ttl)
+  end
   return 1
 end
-if active >= tonumber(ARGV[4]) then
-  return 0
+"""
+
+# KEYS: the token's cached view, its sessions hash (one slot). ARGV: field, now, until, limit.
+# Returns {1 or 0, the sessions after}.
+RESERVE = Script(
+    _RESERVE_FUNCTION
+    + """
+local reserved = reserve(KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {reserved, redis.call('HGETALL', KEYS[2])}
+"""
+)
+
+# KEYS: the token's cached view, its sessions hash (one slot). ARGV: field, now, until, limit,
+# the station's tenant, then "*" (any group) or "=" followed by the groups the policies allow.
+# Reserves only when the cached view would be accepted at this station (active, same tenant, an
+# allowed group): what `Authorizer._decide` then decides from the same view. Returns
+# {view or nil, 1 reserved / 0 at the limit / -1 not tried, the sessions after}.
+LOOKUP_AND_RESERVE = Script(
+    _RESERVE_FUNCTION
+    + """
+local view = redis.call('GET', KEYS[1])
+local reserved = -1
+if view then
+  local ok, decoded = pcall(cjson.decode, view)
+  if ok and decoded['s'] == 'active' and decoded['t'] == ARGV[5] then
+    local allowed = ARGV[6] == '*'
+    if not allowed then
+      for i = 7, #ARGV do
+        if decoded['g'] == ARGV[i] then
+          allowed = true
+          break
+        end
+      end
+    end
+    if allowed then
+      reserved = reserve(KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+    end
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-local ttl = math.max(1, tonumber(ARGV[3]) - now)
+return {view, reserved, redis.call('HGETALL', KEYS[2])}
+"""
+)
+
+# KEYS: the transaction's token set. ARGV: token key, seconds to keep it (extended, never shortened).
+TRACK = Script(
+    """
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
 if redis.call('TTL', KEYS[1]) < ttl then
   redis.call('EXPIRE', KEYS[1], ttl)
 end
-redis.call('SET', KEYS[2], ARGV[5], 'EX', ttl)
 return 1
 """
-
-# KEYS: sessions hash, reverse key. ARGV: field, now. Counts the sessions other than this one.
-_COUNT_OTHERS = """
-local now = tonumber(ARGV[2])
-local entries = redis.call('HGETALL', KEYS[1])
-local active = 0
-for i = 1, #entries, 2 do
-  if tonumber(entries[i + 1]) > now and entries[i] ~= ARGV[1] then
-    active = active + 1
-  end
-end
-return active
-"""
+)
 
 
-def _field(station_id: str, transaction_id: str) -> str:
+def redis_key(key: str) -> str:
+    """The Redis hash of a token's sessions (hash-tagged like its cached view)."""
+    return f"{_PREFIX}{{{key}}}"
+
+
+def transaction_key(station_id: str, transaction_id: str) -> str:
+    return f"{_TX_PREFIX}{station_id}/{transaction_id}"
+
+
+def session_field(station_id: str, transaction_id: str) -> str:
     return f"{station_id}/{transaction_id}"
 
 
+def parse_sessions(flat: Sequence[Any], now: float) -> Sessions:
+    """HGETALL's flat reply as the sessions still counting at `now`."""
+    sessions = []
+    for i in range(0, len(flat) - 1, 2):
+        until = int(flat[i + 1])
+        if until > now:
+            name = flat[i]
+            sessions.append((name.decode() if isinstance(name, bytes) else str(name), until))
+    return tuple(sessions)
+
+
+def others(sessions: Sessions, field: str, now: float) -> int:
+    """Sessions counting at `now`, other than `field`."""
+    return sum(1 for name, until in sessions if until > now and name != field)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A token's cached view (raw, None when not cached) and its sessions, read in one round trip."""
+
+    view: bytes | None
+    sessions: Sessions
+    # Transaction starts only: True reserved, False refused at the limit, None not tried.
+    reserved: bool | None = None
+
+
+# Tokens whose sessions a process remembers at most (oldest dropped first).
+LOCAL_CAPACITY = 100_000
+
+
 class SessionTracker:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        hot: PipelinedRedis,
+        *,
+        local_seconds: float = 0.0,
+        local_capacity: int = LOCAL_CAPACITY,
+    ) -> None:
         self._redis = redis
-        self._reserve = redis.register_script(_RESERVE)
-        self._count = redis.register_script(_COUNT_OTHERS)
+        self._hot = hot
+        self.local_seconds = local_seconds
+        self.local_capacity = local_capacity
+        # token key -> (monotonic time it leaves, sessions as read); insertion-ordered for eviction.
+        self._local: OrderedDict[str, tuple[float, Sessions]] = OrderedDict()
+
+    # -- the process's own memory ---------------------------------------------------------------
+    def remembered(self, key: str) -> Sessions | None:
+        """The token's sessions as read in the last `local_seconds`, or None."""
+        hit = self._local.get(key)
+        if hit is None:
+            return None
+        if hit[0] > time.monotonic():
+            return hit[1]
+        del self._local[key]
+        return None
+
+    def _remember(self, key: str, sessions: Sessions) -> None:
+        if self.local_seconds <= 0:
+            return
+        local = self._local
+        local.pop(key, None)
+        local[key] = (time.monotonic() + self.local_seconds, sessions)
+        while len(local) > self.local_capacity:
+            local.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._local.pop(key, None)
+
+    # -- the Authorize path (one round trip each) ------------------------------------------------
+    async def lookup(self, key: str) -> Lookup:
+        """The token's cached view and its sessions (a plain Authorize)."""
+        raw, flat = await self._hot.execute_many([("GET", view_key(key)), ("HGETALL", redis_key(key))])
+        sessions = parse_sessions(flat, time.time())
+        self._remember(key, sessions)
+        return Lookup(raw, sessions)
+
+    async def lookup_and_reserve(
+        self,
+        key: str,
+        station_id: str,
+        transaction_id: str,
+        *,
+        tenant_id: str,
+        groups: frozenset[str] | None,
+        limit: int,
+        max_seconds: int,
+    ) -> Lookup:
+        """The token's cached view, and its session reserved when that view is accepted here."""
+        now = int(time.time())
+        field = session_field(station_id, transaction_id)
+        allowed = ("*",) if groups is None else ("=", *sorted(groups))
+        reply, _ = await self._hot.eval_many(
+            [
+                (
+                    LOOKUP_AND_RESERVE,
+                    [view_key(key), redis_key(key)],
+                    [field, now, now + max_seconds, limit, tenant_id, *allowed],
+                ),
+                self._track(key, station_id, transaction_id, max_seconds),
+            ]
+        )
+        raw, reserved, flat = reply
+        sessions = parse_sessions(flat, now)
+        self._remember(key, sessions)
+        return Lookup(raw, sessions, None if reserved == -1 else bool(reserved))
 
     async def reserve(self, key: str, station_id: str, transaction_id: str, *, limit: int, max_seconds: int) -> bool:
         """Record a starting session; False when the token already has `limit` other sessions."""
         now = int(time.time())
-        field = _field(station_id, transaction_id)
-        # On the Authorize path: no Redis client span (see cache.py).
-        with suppress_instrumentation():
-            result = await self._reserve(
-                keys=[_PREFIX + key, _TX_PREFIX + field], args=[field, now, now + max_seconds, limit, key]
-            )
-        return bool(result)
+        field = session_field(station_id, transaction_id)
+        reply, _ = await self._hot.eval_many(
+            [
+                (RESERVE, [view_key(key), redis_key(key)], [field, now, now + max_seconds, limit]),
+                self._track(key, station_id, transaction_id, max_seconds),
+            ]
+        )
+        reserved, flat = reply
+        self._remember(key, parse_sessions(flat, now))
+        return bool(reserved)
 
-    async def others_active(self, key: str, station_id: str) -> int:
-        """Sessions of the token anywhere but a pending one at this station (for a plain Authorize)."""
-        with suppress_instrumentation():
-            result = await self._count(
-                keys=[_PREFIX + key, _TX_PREFIX], args=[_field(station_id, ""), int(time.time())]
-            )
-        return int(result)
+    @staticmethod
+    def _track(key: str, station_id: str, transaction_id: str, max_seconds: int) -> tuple[Script, list[str], list[Any]]:
+        # Sent whether or not the reservation succeeds (same round trip, its own slot): ending a
+        # transaction a token did not reserve removes nothing.
+        return TRACK, [transaction_key(station_id, transaction_id)], [key, max(1, max_seconds)]
 
+    # -- ending sessions -------------------------------------------------------------------------
     async def end(self, station_id: str, transaction_id: str, key: str = "") -> bool:
         """The transaction ended: it stops counting. True when it was tracked."""
-        field = _field(station_id, transaction_id)
-        if not key:
-            found = await self._redis.get(_TX_PREFIX + field)
-            if found is None:
+        field = session_field(station_id, transaction_id)
+        if key:
+            keys = [key]
+        else:
+            members = await self._redis.smembers(transaction_key(station_id, transaction_id))
+            keys = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+            if not keys:
                 return False
-            key = found.decode() if isinstance(found, bytes) else str(found)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hdel(_PREFIX + key, field)
-        pipe.delete(_TX_PREFIX + field)
-        removed, _ = await pipe.execute()
-        return bool(removed)
+        for token in keys:
+            pipe.hdel(redis_key(token), field)
+        if not key:
+            pipe.delete(transaction_key(station_id, transaction_id))
+        removed = await pipe.execute()
+        for token in keys:
+            self.forget(token)
+        return any(removed[: len(keys)])
 
     async def active(self, key: str) -> list[str]:
+        with suppress_instrumentation():
+            entries = await self._redis.hgetall(redis_key(key))
         now = int(time.time())
-        entries = await self._redis.hgetall(_PREFIX + key)
         return sorted(
             (f.decode() if isinstance(f, bytes) else str(f)) for f, until in entries.items() if int(until) > now
         )

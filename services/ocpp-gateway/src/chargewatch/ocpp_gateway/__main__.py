@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import uvloop
 
-from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator
+from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator, authentication_cache
 from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
@@ -65,9 +65,12 @@ async def serve(settings: GatewaySettings) -> None:
         ttl_seconds=settings.ownership_lease_ttl_seconds,
     )
     forwarder = CommandForwarder(ownership)
+    auth_cache = authentication_cache(settings.auth_cache_seconds)
     server = OcppServer(
         settings,
-        authenticator=StationAuthenticator(authz_pb2_grpc.AuthzStub(authz_channel), settings.authz_deadline_seconds),
+        authenticator=StationAuthenticator(
+            authz_pb2_grpc.AuthzStub(authz_channel), settings.authz_deadline_seconds, auth_cache
+        ),
         events=events,
         dispatcher=Dispatcher(
             settings,
@@ -103,6 +106,7 @@ async def serve(settings: GatewaySettings) -> None:
             events=events,
             replies=CommandReplies(redis, ttl_seconds=settings.command_reply_ttl_seconds),
             forwarder=forwarder,
+            authentication_cache=auth_cache,
         ),
         "chargewatch.v1.GatewayCommands",
     )
@@ -115,7 +119,9 @@ async def serve(settings: GatewaySettings) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(GatewaySettings()))
+    # uvloop: the event loop's own work (sockets, callbacks, timers) for ten thousand stations
+    # costs less than with asyncio's default loop.
+    uvloop.run(serve(GatewaySettings()))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,12 @@ class GatewaySettings(ServiceSettings):
     authz_deadline_seconds: float = Field(
         2.0, gt=0, description="Deadline of AuthenticateStation at the handshake; past it the station gets 503"
     )
+    auth_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="A station authz accepted reconnects without asking authz again within this long of its "
+        "acceptance or of its last session's end (same credentials; Disconnect forgets it; 0: always ask)",
+    )
     authz_reconnect_backoff_seconds: float = Field(
         1.0,
         ge=0.1,

@@ -1,10 +1,10 @@
 """One inbound WebSocket message, start to answer: frame, rate limit, replay check, registration
 check, route, validate, handle, validate, answer.
 
-Every CALL is handled inside a SERVER span `ocpp {action}` that stays current while its handler
-publishes, so each event's traceparent descends from it. Every message a station gets wrong is
-answered with the CALLERROR its version prescribes, recorded on the security stream, and the
-socket stays up.
+Every CALL starts a trace, a SERVER span `ocpp {action}` when the sampler samples it (see
+`tracing`); each event it publishes carries its traceparent, so consumers' spans descend from it
+(or, unsampled, make the same decision). Every message a station gets wrong is answered with the
+CALLERROR its version prescribes, recorded on the security stream, and the socket stays up.
 
 Robustness, per session and in memory only (a few hundred bytes per station):
 - a token bucket per station; a CALL beyond it is answered GenericError "rate limit exceeded".
@@ -24,20 +24,21 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Final
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from chargewatch.observability import attributes as attrs
 from chargewatch.ocpp_gateway import instruments
 from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.events import GatewayEvents, SecurityEventType
-from chargewatch.ocpp_gateway.handlers import TABLES, CallContext, HandlerTable
+from chargewatch.ocpp_gateway.handlers import TABLES, CallContext, Handler, HandlerTable
 from chargewatch.ocpp_gateway.handlers.base import Services
-from chargewatch.ocpp_gateway.handlers.common import registry_status, utc_now
+from chargewatch.ocpp_gateway.handlers.common import registry_status
 from chargewatch.ocpp_gateway.protocol import (
     Call,
     ErrorKind,
@@ -51,12 +52,12 @@ from chargewatch.ocpp_gateway.protocol import (
 )
 from chargewatch.ocpp_gateway.replay import Seen, call_fingerprint
 from chargewatch.ocpp_gateway.sessions import StationSession
+from chargewatch.ocpp_gateway.tracing import MessageTrace, MessageTracer
 from chargewatch.ocpp_gateway.transactions import TransactionStore
-from chargewatch.ocpp_gateway.validation import SchemaSet, schemas
+from chargewatch.ocpp_gateway.validation import Checks, check, schemas
 from chargewatch.v1 import common_pb2
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
 # Errors that are the station's fault and worth a security event (a station that stays silent
 # about what it cannot parse is how a fuzzer or a broken firmware shows itself).
@@ -84,6 +85,35 @@ RATE_LIMITED_ACTION: Final = "rate_limited"
 _MAX_RATE_REPORTS: Final = 4096
 
 
+# Registration statuses that let a station send more than BootNotification (unspecified: Accepted).
+_ACCEPTED: Final = frozenset({common_pb2.REGISTRATION_STATUS_UNSPECIFIED, common_pb2.REGISTRATION_STATUS_ACCEPTED})
+tally = instruments.tally.add
+
+
+class _Route:
+    """How one action of one version is handled: looked up once per message, worked out once per action."""
+
+    __slots__ = ("action", "handler", "known", "publishes_only", "request", "response", "span_name")
+
+    def __init__(
+        self,
+        action: str,
+        known: bool,
+        handler: Handler | None,
+        publishes_only: bool,
+        request: Checks | None,
+        response: Checks | None,
+    ) -> None:
+        # The action as metrics and span names see it ("unknown" for any action OCPP does not define).
+        self.action = action
+        self.known = known
+        self.handler = handler
+        self.publishes_only = publishes_only
+        self.request = request
+        self.response = response
+        self.span_name = f"ocpp {action}"
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -100,6 +130,8 @@ class Dispatcher:
         self.services = Services.from_settings(settings, authorizer, transactions)
         # station id -> monotonic time of its last MessageRateExceeded event (flooding stations only).
         self._rate_reported: dict[str, float] = {}
+        self._tracer = MessageTracer(__name__)
+        self._routes: dict[OcppVersion, dict[str, _Route]] = {}
 
     def warm(self) -> None:
         """Compile the validators of every handled action (and of the commands) before serving."""
@@ -117,101 +149,128 @@ class Dispatcher:
             self._count(session.version, instruments.UNKNOWN_ACTION, error_code(error.kind, session.version))
             await self._invalid_message(session, error, message_id=error.message_id, action="")
             return encode_error(error.message_id, error, session.version)
-        if isinstance(frame, Call):
+        if type(frame) is Call:
             if not self._admit(session):
                 return await self._rate_limited(session, frame.message_id)
             return await self._call(session, frame)
         action = session.pending_action(frame.message_id) or instruments.UNKNOWN_ACTION
-        matched = session.resolve(frame)
+        matched = session.resolve(frame)  # type: ignore[arg-type]  # a CallResult or a CallError
         outcome = instruments.OUTCOME_RESULT if matched else instruments.OUTCOME_UNMATCHED
         self._count(session.version, action, outcome)
         if not matched:
             log.debug("answer to no pending call", extra={"station_id": session.station_id})
         return None
 
+    def _route(self, version: OcppVersion, action: str) -> _Route:
+        """What handling `action` takes, worked out once per known action (unknown ones share one)."""
+        routes = self._routes.setdefault(version, {})
+        schema_set = schemas(version)
+        if action not in schema_set.actions:
+            route = routes.get(instruments.UNKNOWN_ACTION)
+            if route is None:
+                route = routes[instruments.UNKNOWN_ACTION] = _Route(
+                    instruments.UNKNOWN_ACTION, False, None, False, None, None
+                )
+            return route
+        table = self.tables[version]
+        handler = table.get(action)
+        route = routes[action] = _Route(
+            action,
+            True,
+            handler,
+            table.publishes_only(action),
+            schema_set.checks(action, response=False) if handler is not None else None,
+            schema_set.checks(action, response=True) if handler is not None else None,
+        )
+        return route
+
     async def _call(self, session: StationSession, call: Call) -> bytes:
         version = session.version
-        schema_set = schemas(version)
-        known = schema_set.knows(call.action)
-        action = call.action if known else instruments.UNKNOWN_ACTION
-        # Started and made current by hand: the same span as `start_as_current_span` gives, for a
-        # third less time per message (every exception is handled below, so nothing escapes
-        # that its context manager would have recorded).
-        span = tracer.start_span(
-            f"ocpp {action}",
-            kind=SpanKind.SERVER,
-            attributes={
+        routes = self._routes.get(version)
+        route = routes.get(call.action) if routes is not None else None
+        if route is None:
+            route = self._route(version, call.action)
+        action = route.action
+
+        def span_attributes() -> dict[str, AttributeValue]:
+            return {
                 attrs.OCPP_ACTION: call.action[:_MAX_ATTRIBUTE_LENGTH],
                 attrs.OCPP_MESSAGE_ID: call.message_id,
                 attrs.OCPP_VERSION: version.label,
                 attrs.STATION_ID: session.station_id,
                 attrs.TENANT_ID: session.tenant_id,
-            },
-        )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            return await self._handle_call(session, call, span, schema_set, known, action)
-        finally:
-            otel_context.detach(token)
-            span.end()
+            }
 
-    async def _handle_call(
-        self, session: StationSession, call: Call, span: Span, schema_set: SchemaSet, known: bool, action: str
-    ) -> bytes:
-        version = session.version
+        trace = self._tracer.start(route.span_name, span_attributes)
+        span = trace.span
+        # The trace becomes the current span context for what reads it (instrumented gRPC and
+        # Redis calls, logs); a handler that only publishes is given it explicitly instead.
+        token = trace.activate() if span is not None or not route.publishes_only else None
         state = session.message_state
         now = time.monotonic()
         fingerprint = call_fingerprint(call.action, call.payload)
+        settings = self.settings
         try:
-            seen, cached = state.recent_calls.check(
-                call.message_id, fingerprint, now, self.settings.replay_window_seconds
-            )
+            seen, cached = state.recent_calls.check(call.message_id, fingerprint, now, settings.replay_window_seconds)
             if seen is Seen.RETRY and cached is not None:
-                span.set_attribute("ocpp.retry", True)
+                if span is not None:
+                    span.set_attribute("ocpp.retry", True)
                 self._count(version, action, OUTCOME_RETRY_ANSWERED)
                 return cached
             if seen is Seen.CONFLICT:
-                await self._replayed(session, call)
+                await self._replayed(session, call, trace)
                 raise OcppError(ErrorKind.SECURITY, "MessageId was already used for a different CALL")
-            if call.action != _BOOT and not self._registered(session):
-                await self._not_accepted(session, call)
+            if call.action != _BOOT and session.identity.registration_status not in _ACCEPTED:
+                await self._not_accepted(session, call, trace)
                 raise OcppError(ErrorKind.SECURITY, "Station is not accepted: only BootNotification is allowed")
-            handler = self.tables[version].get(call.action)
+            handler = route.handler
             if handler is None:
-                if not known:
+                if not route.known:
                     raise OcppError(ErrorKind.NOT_IMPLEMENTED, f"{call.action[:64]} is not an OCPP action")
                 raise OcppError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported by this gateway")
-            schema_set.validate(call.action, call.payload)
-            context = CallContext(session, call, self.events, self.settings, utc_now(), self.services)
-            response = await handler(context, call.payload)
-            try:
-                schema_set.validate(call.action, response, response=True)
-            except OcppError as own:
-                # Our answer breaks the schema: a bug here, never the station's fault.
-                log.error(
-                    "handler answer breaks the schema",
-                    extra={"action": call.action, "error": own.description, "station_id": session.station_id},
-                )
-                raise OcppError(ErrorKind.INTERNAL) from own
+            payload = call.payload
+            fast, full = route.request  # type: ignore[misc]  # set with the handler
+            if fast is None or not fast(payload):
+                check(full, payload)
+            context = CallContext(session, call, self.events, settings, datetime.now(UTC), self.services, trace)
+            response = await handler(context, payload)
+            fast, full = route.response  # type: ignore[misc]
+            if fast is None or not fast(response):
+                try:
+                    check(full, response)
+                except OcppError as own:
+                    # Our answer breaks the schema: a bug here, never the station's fault.
+                    log.error(
+                        "handler answer breaks the schema",
+                        extra={"action": call.action, "error": own.description, "station_id": session.station_id},
+                    )
+                    raise OcppError(ErrorKind.INTERNAL) from own
         except OcppError as error:
             code = error_code(error.kind, version)
-            span.set_status(Status(StatusCode.ERROR, code))
-            span.set_attribute("ocpp.error_code", code)
+            if span is not None:
+                span.set_status(Status(StatusCode.ERROR, code))
+                span.set_attribute("ocpp.error_code", code)
             self._count(version, action, code)
             if error.kind in _STATION_FAULTS:
-                await self._invalid_message(session, error, message_id=call.message_id, action=call.action)
+                await self._invalid_message(session, error, message_id=call.message_id, action=call.action, trace=trace)
             return encode_error(call.message_id, error, version)
         except Exception as exc:
             # A failed publish (Redis away) or a handler bug: the station may retry, so tell it
             # the truth (InternalError) rather than acknowledge a fact that was not recorded.
             log.exception("handling failed", extra={"action": call.action, "station_id": session.station_id})
-            span.record_exception(exc)
             internal = OcppError(ErrorKind.INTERNAL)
             code = error_code(internal.kind, version)
-            span.set_status(Status(StatusCode.ERROR, code))
+            if span is not None:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, code))
             self._count(version, action, code)
             return encode_error(call.message_id, internal, version)
-        self._count(version, action, instruments.OUTCOME_ANSWERED)
+        finally:
+            if token is not None:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            if span is not None:
+                span.end()
+        tally((version.label, action, instruments.OUTCOME_ANSWERED))
         answer = encode_result(call.message_id, response)
         # Only answered CALLs are remembered: a retry of a failed one is handled afresh.
         state.recent_calls.remember(
@@ -219,8 +278,8 @@ class Dispatcher:
             fingerprint,
             answer,
             now,
-            capacity=self.settings.replay_cache_size,
-            max_answer=self.settings.replay_cached_answer_bytes,
+            capacity=settings.replay_cache_size,
+            max_answer=settings.replay_cached_answer_bytes,
         )
         return answer
 
@@ -262,11 +321,7 @@ class Dispatcher:
             )
         return encode_error(message_id, error, version)
 
-    @staticmethod
-    def _registered(session: StationSession) -> bool:
-        return registry_status(session.identity.registration_status) == common_pb2.REGISTRATION_STATUS_ACCEPTED
-
-    async def _not_accepted(self, session: StationSession, call: Call) -> None:
+    async def _not_accepted(self, session: StationSession, call: Call, trace: MessageTrace) -> None:
         status = registry_status(session.identity.registration_status)
         await self.events.security(
             session.station_id,
@@ -281,9 +336,11 @@ class Dispatcher:
                 "registration_status": common_pb2.RegistrationStatus.Name(status),
                 "ocpp_version": session.version.label,
             },
+            traceparent=trace.traceparent,
+            tracestate=trace.tracestate,
         )
 
-    async def _replayed(self, session: StationSession, call: Call) -> None:
+    async def _replayed(self, session: StationSession, call: Call, trace: MessageTrace) -> None:
         await self.events.security(
             session.station_id,
             SecurityEventType.REPLAYED_MESSAGE_ID,
@@ -296,10 +353,18 @@ class Dispatcher:
                 "message_id": call.message_id,
                 "ocpp_version": session.version.label,
             },
+            traceparent=trace.traceparent,
+            tracestate=trace.tracestate,
         )
 
     async def _invalid_message(
-        self, session: StationSession, error: OcppError, *, message_id: str, action: str
+        self,
+        session: StationSession,
+        error: OcppError,
+        *,
+        message_id: str,
+        action: str,
+        trace: MessageTrace | None = None,
     ) -> None:
         code = error_code(error.kind, session.version)
         await self.events.security(
@@ -314,6 +379,8 @@ class Dispatcher:
                 "action": action[:_MAX_ATTRIBUTE_LENGTH],
                 "ocpp_version": session.version.label,
             },
+            traceparent=trace.traceparent if trace is not None else None,
+            tracestate=trace.tracestate if trace is not None else "",
         )
 
     @staticmethod

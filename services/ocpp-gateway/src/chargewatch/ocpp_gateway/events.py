@@ -4,7 +4,9 @@ and whatever handlers turn station messages into.
 Every publish goes through one `PublishBatcher`: what all sessions publish while a Redis round
 trip is in flight leaves together in the next pipeline. Each caller still waits until Redis has
 taken its own entries (a station is answered only after its fact is recorded), but thousands of
-stations cost a few round trips, not one each (see the gateway benchmark).
+stations cost a few round trips, not one each (see the gateway benchmark). Events are written
+straight to their XADD commands (`EventPublisher.prepare`), carrying the trace of the message
+that made them.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from chargewatch.ocpp_gateway.protocol import OcppVersion
 from chargewatch.ocpp_gateway.sessions import StationSession
 from chargewatch.streams import EventPublisher
+from chargewatch.streams.publisher import EncodedPayload, PreparedEvent
 from chargewatch.v1 import common_pb2, events_pb2
-from chargewatch.v1.events_pb2 import EventEnvelope
 
 log = logging.getLogger(__name__)
 
 REPORTED_BY: Final = "ocpp-gateway"
 # SecurityEvent.reported_by of what a station reports itself (SecurityEventNotification).
 REPORTED_BY_STATION: Final = "station"
+
+Payload = Message | EncodedPayload
 
 
 class SecurityEventType:
@@ -53,7 +57,7 @@ class SecurityEventType:
 class Fact:
     """One payload to publish with its envelope options."""
 
-    payload: Message
+    payload: Payload
     station_time: datetime | None = None
     late: bool = False
     event_id: str | None = None
@@ -62,6 +66,26 @@ class Fact:
 # Envelopes sent in one pipeline at most; a longer queue leaves in several.
 MAX_BATCH_ENVELOPES: Final = 512
 DEFAULT_PUBLISH_TIMEOUT_SECONDS: Final = 5.0
+
+
+class _BatchFuture(asyncio.Future[None]):
+    """Settled when Redis has taken a batch; every publish in the batch waits on this one future.
+
+    Shared, it must not be cancelled by one waiter's cancellation (a station's session ending):
+    `cancel` is refused, and a cancelled waiter is cancelled once the batch is settled, within
+    the publish timeout. One future per batch instead of one per publish.
+    """
+
+    def cancel(self, msg: object | None = None) -> bool:
+        return False
+
+
+class _Batch:
+    __slots__ = ("events", "future")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.events: list[PreparedEvent] = []
+        self.future = _BatchFuture(loop=loop)
 
 
 class PublishBatcher:
@@ -73,8 +97,8 @@ class PublishBatcher:
     called. A failed pipeline fails every caller in it (some entries may have been appended:
     consumers drop duplicates by event id, and a station retries what was not answered).
 
-    The batch's PRODUCER span (from `EventPublisher.publish_many`) belongs to the trace of the
-    publish that started the flush; every entry keeps the trace context of the work that made it.
+    A batch gets a PRODUCER span (from `EventPublisher.append`) only when it carries an event of
+    a sampled trace, in that trace; every entry keeps the trace context of the work that made it.
 
     `timeout_seconds` bounds each pipeline as a whole: one timer per batch, so the publisher's
     Redis client can leave out the per-reply read timeout redis-py otherwise arms for every entry.
@@ -90,32 +114,39 @@ class PublishBatcher:
         self.publisher = publisher
         self.max_batch = max_batch
         self.timeout_seconds = timeout_seconds
-        self._queue: deque[tuple[Sequence[EventEnvelope], asyncio.Future[None]]] = deque()
+        # Batches not sent yet, oldest first (the one in flight has left the queue).
+        self._queue: deque[_Batch] = deque()
         self._flusher: asyncio.Task[None] | None = None
 
-    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """Append the envelopes to their streams; returns once Redis has taken them, else raises PublishFailed."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((envelopes, future))
+    async def publish(self, events: Sequence[PreparedEvent]) -> None:
+        """Append the events to their streams; returns once Redis has taken them, else raises PublishFailed."""
+        await taken(self.submit(events))
+
+    def submit(self, events: Sequence[PreparedEvent]) -> asyncio.Future[None]:
+        """Queue the events; the future (shared by their batch) is settled once Redis has taken them.
+
+        Await it through `taken`, which gives each caller its own PublishFailed.
+        """
+        queue = self._queue
+        batch = queue[-1] if queue else None
+        if batch is None or (batch.events and len(batch.events) + len(events) > self.max_batch):
+            batch = _Batch(asyncio.get_running_loop())
+            queue.append(batch)
+        batch.events.extend(events)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="publish-batcher")
-        await future
+        return batch.future
 
     async def _flush(self) -> None:
         try:
             while self._queue:
-                batch: list[tuple[Sequence[EventEnvelope], asyncio.Future[None]]] = []
-                envelopes: list[EventEnvelope] = []
-                while self._queue and (not envelopes or len(envelopes) + len(self._queue[0][0]) <= self.max_batch):
-                    entry = self._queue.popleft()
-                    batch.append(entry)
-                    envelopes.extend(entry[0])
+                batch = self._queue.popleft()
                 try:
                     # The batch's PRODUCER span stands for the pipeline; the Redis instrumentation's
                     # own span would spell out every XADD of the batch, at a cost per message.
                     with suppress_instrumentation():
                         async with asyncio.timeout(self.timeout_seconds):
-                            await self.publisher.publish_many(envelopes)
+                            await self.publisher.append(batch.events)
                 except BaseException as error:
                     # Cancelled (the loop is closing) counts as not taken, like a Redis error.
                     failure = error if isinstance(error, Exception) else PublishFailed("publishing was cancelled")
@@ -123,29 +154,34 @@ class PublishBatcher:
                     if not isinstance(error, Exception):
                         raise
                 else:
-                    _settle(batch, None)
+                    batch.future.set_result(None)
         finally:
             self._flusher = None
-            if self._queue:  # only after a cancellation: nobody will send these
-                _settle(list(self._queue), PublishFailed("publishing was cancelled"))
-                self._queue.clear()
+            while self._queue:  # only after a cancellation: nobody will send these
+                _settle(self._queue.popleft(), PublishFailed("publishing was cancelled"))
 
 
 class PublishFailed(ConnectionError):
     """Redis did not take a batch of events; `__cause__` says why (a Redis error, a timeout...)."""
 
 
-def _settle(batch: Sequence[tuple[Sequence[EventEnvelope], asyncio.Future[None]]], error: Exception | None) -> None:
-    for _, future in batch:
-        if future.done():  # its caller was cancelled
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            # One exception per caller: a shared one would collect every caller's traceback.
-            failed = PublishFailed(f"events not published: {type(error).__name__}: {error}")
-            failed.__cause__ = error
-            future.set_exception(failed)
+async def taken(future: asyncio.Future[None]) -> None:
+    """Wait for a batch's future; a failure is raised as this caller's own PublishFailed."""
+    try:
+        await future
+    except PublishFailed as failed:
+        # One exception per caller: a shared one would collect every caller's traceback.
+        raise PublishFailed(str(failed)) from failed.__cause__
+
+
+def _settle(batch: _Batch, error: Exception) -> None:
+    if batch.future.done():
+        return
+    failed = PublishFailed(f"events not published: {type(error).__name__}: {error}")
+    failed.__cause__ = error
+    batch.future.set_exception(failed)
+    # Nobody may be waiting any more (every caller cancelled): do not report "never retrieved".
+    batch.future.exception()
 
 
 class GatewayEvents:
@@ -164,44 +200,58 @@ class GatewayEvents:
     async def publish(
         self,
         session: StationSession,
-        payload: Message,
+        payload: Payload,
         *,
         station_time: datetime | None = None,
         late: bool = False,
         event_id: str | None = None,
+        traceparent: str | None = None,
+        tracestate: str = "",
     ) -> None:
         """Publish one fact about a session's station; raises when Redis does not take it.
 
         `late` marks a fact the station queued while offline; a deterministic `event_id` lets
-        consumers drop a fact published twice (a retried transaction message).
+        consumers drop a fact published twice (a retried transaction message). The trace
+        context is the message's (`traceparent`), else the current span's.
         """
-        envelope = self.publisher.envelope(
+        event = self.publisher.prepare(
             session.station_id,
             payload,
             tenant_id=session.tenant_id,
             station_time=station_time,
             late=late,
             event_id=event_id,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
-        await self.batcher.publish((envelope,))
+        await taken(self.batcher.submit((event,)))
 
-    async def publish_many(self, session: StationSession, facts: Sequence[Fact | Message]) -> None:
+    async def publish_many(
+        self,
+        session: StationSession,
+        facts: Sequence[Fact | Payload],
+        *,
+        traceparent: str | None = None,
+        tracestate: str = "",
+    ) -> None:
         """Publish several facts in one round trip (e.g. a transaction's end and its meter values)."""
-        envelopes = []
+        events = []
         for fact in facts:
             if not isinstance(fact, Fact):
                 fact = Fact(fact)
-            envelopes.append(
-                self.publisher.envelope(
+            events.append(
+                self.publisher.prepare(
                     session.station_id,
                     fact.payload,
                     tenant_id=session.tenant_id,
                     station_time=fact.station_time,
                     late=fact.late,
                     event_id=fact.event_id,
+                    traceparent=traceparent,
+                    tracestate=tracestate,
                 )
             )
-        await self.batcher.publish(envelopes)
+        await self.batcher.publish(events)
 
     # -- connection life -------------------------------------------------------------------------
     def _connection(
@@ -315,19 +365,35 @@ class GatewayEvents:
         tenant_id: str = "",
         severity: common_pb2.Severity = common_pb2.SEVERITY_LOW,
         attributes: Mapping[str, str] | None = None,
+        traceparent: str | None = None,
+        tracestate: str = "",
     ) -> None:
+        """A security event; in the trace `traceparent` names (a message's), else the current span's."""
         payload = self.security_event(
             event_type, tech_info, remote_address=remote_address, severity=severity, attributes=attributes
         )
-        await self._best_effort(station_id, tenant_id, [payload], "security")
+        await self._best_effort(station_id, tenant_id, [payload], "security", traceparent, tracestate)
 
-    async def _best_effort(self, station_id: str, tenant_id: str, payloads: Sequence[Message], what: str) -> None:
+    async def _best_effort(
+        self,
+        station_id: str,
+        tenant_id: str,
+        payloads: Sequence[Message],
+        what: str,
+        traceparent: str | None = None,
+        tracestate: str = "",
+    ) -> None:
         """Publish facts whose loss must not stop the gateway (it keeps serving while Redis is away)."""
         if not payloads:
             return
         try:
-            envelopes = [self.publisher.envelope(station_id, p, tenant_id=tenant_id) for p in payloads]
-            await self.batcher.publish(envelopes)
+            events = [
+                self.publisher.prepare(
+                    station_id, p, tenant_id=tenant_id, traceparent=traceparent, tracestate=tracestate
+                )
+                for p in payloads
+            ]
+            await self.batcher.publish(events)
         except Exception:
             log.exception("could not publish %s event", what, extra={"station_id": station_id})
 

@@ -19,6 +19,7 @@ from typing import Any, Final, NoReturn
 import grpc
 import orjson
 
+from chargewatch.ocpp_gateway.auth import AuthenticationCache
 from chargewatch.ocpp_gateway.commands import (
     CommandRefused,
     PlannedCall,
@@ -111,12 +112,14 @@ class GatewayCommandsServicer(gateway_pb2_grpc.GatewayCommandsServicer):
         events: GatewayEvents,
         replies: CommandReplies | None = None,
         forwarder: CommandForwarder | None = None,
+        authentication_cache: AuthenticationCache | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.events = events
         self.replies = replies
         self.forwarder = forwarder
+        self.authentication_cache = authentication_cache
 
     # -- forwarding ---------------------------------------------------------------------------
     async def _forwarded(self, method: str, request: Any, context: ServicerContext) -> Any | None:
@@ -177,6 +180,9 @@ class GatewayCommandsServicer(gateway_pb2_grpc.GatewayCommandsServicer):
     async def Disconnect(
         self, request: gateway_pb2.DisconnectRequest, context: ServicerContext
     ) -> gateway_pb2.DisconnectReply:
+        if self.authentication_cache is not None:
+            # A station taken off (a quarantine's response) must ask authz again to come back.
+            self.authentication_cache.forget(request.station_id)
         session = self.registry.get(request.station_id)
         if session is None:
             forwarded: gateway_pb2.DisconnectReply | None = await self._forwarded("Disconnect", request, context)

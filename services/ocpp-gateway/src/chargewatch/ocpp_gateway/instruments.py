@@ -39,25 +39,26 @@ messages = _meter.create_counter(
 )
 
 
-# Seconds a message count may wait before it reaches `messages`.
+# Seconds a count may wait before it reaches its instrument.
 TALLY_FLUSH_SECONDS: Final = 1.0
 
 
-class MessageTally:
-    """Counts messages in a plain dict and adds them to `messages` at most once a second.
+class Tally:
+    """Counts in a plain dict, added to an OpenTelemetry counter at most once a second.
 
-    An OpenTelemetry counter's `add` costs microseconds (attribute hashing, locks) on every
-    call, paid for each of ten thousand messages a second; a dict increment costs almost
-    nothing, and a flush per second adds one measurement per series instead.
+    A counter's `add` costs microseconds (attribute hashing, locks) on every call, paid for each
+    of ten thousand messages (or connections, in a reconnect storm) a second; a dict increment
+    costs almost nothing, and a flush per second adds one measurement per series instead.
     """
 
-    def __init__(self, counter: metrics.Counter | None = None) -> None:
-        self._counter = counter if counter is not None else messages
-        self._counts: Counter[tuple[str, str, str]] = Counter()
+    def __init__(self, counter: metrics.Counter | metrics.UpDownCounter, labels: tuple[str, ...]) -> None:
+        self._counter = counter
+        self._labels = labels
+        self._counts: Counter[tuple[str, ...]] = Counter()
         self._flush_scheduled = False
 
-    def count(self, version: str, action: str, outcome: str) -> None:
-        self._counts[(version, action, outcome)] += 1
+    def add(self, key: tuple[str, ...], amount: int = 1) -> None:
+        self._counts[key] += amount
         if not self._flush_scheduled:
             try:
                 loop = asyncio.get_running_loop()
@@ -70,8 +71,21 @@ class MessageTally:
     def flush(self) -> None:
         counts, self._counts = self._counts, Counter()
         self._flush_scheduled = False
-        for (version, action, outcome), count in counts.items():
-            self._counter.add(count, {VERSION_LABEL: version, ACTION_LABEL: action, OUTCOME_LABEL: outcome})
+        for key, count in counts.items():
+            if count:
+                self._counter.add(count, dict(zip(self._labels, key, strict=True)))
+
+
+class MessageTally(Tally):
+    """`messages`, by version, action and outcome."""
+
+    def __init__(self, counter: metrics.Counter | None = None) -> None:
+        super().__init__(counter if counter is not None else messages, (VERSION_LABEL, ACTION_LABEL, OUTCOME_LABEL))
+
+    def count(self, version: str, action: str, outcome: str) -> None:
+        self.add((version, action, outcome))
 
 
 tally = MessageTally()
+# `connections` by version: +1 when a station connects, -1 when it leaves.
+connection_tally = Tally(connections, (VERSION_LABEL,))

@@ -12,8 +12,10 @@ unreachable from other replicas until Redis answers again.
 
 With ten thousand stations per replica, the leases are written in bulk: the claims of stations
 connecting (or leaving) at the same time share one pipeline, and renewals go in pipelines of a few hundred
-(one command per key, so they still spread over a Redis Cluster). These commands run without the
-Redis instrumentation's spans, which would be one per station and renewal.
+(one command per key, so they still spread over a Redis Cluster). The commands are written in
+RESP directly and sent together (`execute_packed`): a reconnect storm makes ten thousand of them
+in seconds, and redis-py's pipeline bookkeeping would cost more than the rest of a handshake. They
+run without the Redis instrumentation's spans, which would be one per station and renewal.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,6 +32,8 @@ import orjson
 import redis.asyncio as aioredis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.exceptions import NoScriptError, RedisError
+
+from chargewatch.service.redis_client import execute_packed, pack_words
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,11 @@ def lease_key(station_id: str) -> str:
     return f"{KEY_PREFIX}{station_id}"
 
 
+def _no_script(reply: Any) -> bool:
+    # redis-py's parser gives NoScriptError for a NOSCRIPT reply.
+    return isinstance(reply, NoScriptError) or (isinstance(reply, Exception) and str(reply).startswith("NOSCRIPT"))
+
+
 class StationOwnership:
     def __init__(self, redis: aioredis.Redis, *, instance: str, address: str, ttl_seconds: float) -> None:
         if ttl_seconds <= 0:
@@ -96,9 +105,26 @@ class StationOwnership:
     def held(self) -> list[str]:
         return list(self._held)
 
+    @property
+    def address(self) -> str:
+        """The gRPC address other replicas forward this replica's stations' commands to."""
+        return self._address
+
+    @address.setter
+    def address(self, address: str) -> None:
+        # Settable: a replica knows its address once its gRPC server has bound its port.
+        self._address = address
+        self._value_head = orjson.dumps({"instance": self.instance, "address": address, "session": ""})[: -len(b'"}')]
+
+    def _lease_value(self) -> bytes:
+        """This replica's lease for a new session: instance, address and a session token of its own."""
+        # The same JSON as orjson.dumps({"instance": ..., "address": ..., "session": ...}), the
+        # fixed part written once.
+        return self._value_head + os.urandom(16).hex().encode() + b'"}'
+
     async def claim(self, station_id: str) -> bool:
         """Make this replica the station's owner (the newest connection wins); False when Redis refused."""
-        value = orjson.dumps({"instance": self.instance, "address": self.address, "session": uuid.uuid4().hex})
+        value = self._lease_value()
         self._held[station_id] = value
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._claims.append((station_id, value, done))
@@ -111,12 +137,13 @@ class StationOwnership:
         try:
             while self._claims:
                 batch, self._claims = self._claims, []
-                pipe = self.redis.pipeline(transaction=False)
-                for station_id, value, _ in batch:
-                    pipe.set(lease_key(station_id), value, px=self.ttl_ms)
+                commands = b"".join(
+                    pack_words(b"SET", lease_key(station_id), value, b"PX", self.ttl_ms)
+                    for station_id, value, _ in batch
+                )
                 try:
                     with suppress_instrumentation():
-                        results = await pipe.execute(raise_on_error=False)
+                        results = await execute_packed(self.redis, commands, len(batch))
                 except RedisError as error:
                     results = [error] * len(batch)
                 for (station_id, _, done), result in zip(batch, results, strict=True):
@@ -170,12 +197,11 @@ class StationOwnership:
     async def _evalsha_each(self, script: Any, source: str, calls: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         """One EVALSHA per key in one pipeline; the script is loaded again if Redis lost it (a restart)."""
         for attempt in range(2):
-            pipe = self.redis.pipeline(transaction=False)
-            for key, args in calls:
-                pipe.evalsha(script.sha, 1, key, *args)
+            sha = script.sha
+            commands = b"".join(pack_words(b"EVALSHA", sha, 1, key, *args) for key, args in calls)
             with suppress_instrumentation():
-                results: list[Any] = await pipe.execute(raise_on_error=False)
-            if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
+                results: list[Any] = await execute_packed(self.redis, commands, len(calls))
+            if attempt == 0 and any(_no_script(r) for r in results):
                 script.sha = await self.redis.script_load(source)
                 continue
             return results

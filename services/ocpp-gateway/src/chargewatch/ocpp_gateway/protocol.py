@@ -32,7 +32,7 @@ class OcppVersion(enum.Enum):
     @property
     def label(self) -> str:
         """ "1.6" / "2.0.1", as in span attributes and logs."""
-        return self.value.removeprefix("ocpp")
+        return _LABELS[self]
 
     @property
     def proto(self) -> common_pb2.OcppVersion:
@@ -46,6 +46,8 @@ class OcppVersion(enum.Enum):
             raise ValueError(f"unsupported OCPP subprotocol {subprotocol!r}") from None
 
 
+# Read for every message (metrics): computed once.
+_LABELS: Final = {version: version.value.removeprefix("ocpp") for version in OcppVersion}
 _PROTO_VERSIONS: Final = {
     OcppVersion.V16: common_pb2.OCPP_VERSION_1_6,
     OcppVersion.V201: common_pb2.OCPP_VERSION_2_0_1,
@@ -150,7 +152,9 @@ class FrameError(OcppError):
         self.message_id = message_id
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, and a
+# Call is made for every message. Treat it as immutable all the same.
+@dataclass(slots=True)
 class Call:
     message_id: str
     action: str

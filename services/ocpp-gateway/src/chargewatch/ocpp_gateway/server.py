@@ -86,8 +86,8 @@ class _NoWireDebug(logging.Filter):
 websocket_log = logging.getLogger("chargewatch.ocpp_gateway.websockets")
 websocket_log.addFilter(_NoWireDebug())
 
-# Metric attributes of a connection, one dict per version rather than one per session.
-_VERSION_LABELS: Final = {version: {instruments.VERSION_LABEL: version.label} for version in OcppVersion}
+# Metric keys of a connection, one per version rather than one per session.
+_VERSION_LABELS: Final = {version: (version.label,) for version in OcppVersion}
 _MAX_RETRY_AFTER_SECONDS: Final = 5
 _ABNORMAL_CLOSURE: Final = 1006
 _INTERNAL_ERROR: Final = 1011
@@ -380,7 +380,7 @@ class OcppServer:
         if self.ownership is not None:
             await self.ownership.claim(session.station_id)
         version_labels = _VERSION_LABELS[session.version]
-        instruments.connections.add(1, version_labels)
+        instruments.connection_tally.add(version_labels, 1)
         await self.events.connected(session)
         log.info(
             "station connected",
@@ -395,15 +395,17 @@ class OcppServer:
         try:
             if self._stopping:
                 await session.close(CLOSE_GOING_AWAY, "gateway shutting down")
+            handle, recv, send = self.dispatcher.handle, connection.recv, connection.send
             while True:
-                data = await connection.recv(decode=False)
+                data = await recv(decode=False)
                 session.begin_message()
                 try:
-                    answer = await self.dispatcher.handle(session, data)
+                    answer = await handle(session, data)
                     if answer is not None:
-                        await connection.send(answer, text=True)
+                        await send(answer, text=True)
                 finally:
-                    await session.end_message()
+                    if session.end_message():
+                        await session.close_after_answer()
         except ConnectionClosed as closed:
             close_code, close_text = _close_details(closed)
             if closed.sent is not None and closed.sent.code == CLOSE_MESSAGE_TOO_BIG:
@@ -419,10 +421,13 @@ class OcppServer:
             log.exception("session failed", extra={"station_id": session.station_id})
             close_code, close_text = _INTERNAL_ERROR, "internal error"
         finally:
+            cache = self.authenticator.cache
+            if cache is not None:
+                cache.session_ended(session.station_id)
             if self.registry.remove(session) and self.ownership is not None:
                 await self.ownership.release(session.station_id)
             session.fail_pending("connection closed")
-            instruments.connections.add(-1, version_labels)
+            instruments.connection_tally.add(version_labels, -1)
             await self.events.disconnected(session, close_code, session.close_cause or close_text)
             session.mark_finished()
             log.info(

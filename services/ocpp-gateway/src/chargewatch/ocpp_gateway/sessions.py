@@ -191,8 +191,12 @@ class StationSession:
     def begin_message(self) -> None:
         self._busy = True
 
-    async def end_message(self) -> None:
+    def end_message(self) -> bool:
+        """The message in hand is answered; True when a close waits for that (see `close_after_answer`)."""
         self._busy = False
+        return self._close_after_answer is not None
+
+    async def close_after_answer(self) -> None:
         if self._close_after_answer is not None:
             code, reason = self._close_after_answer
             await self.socket.close(code, reason)

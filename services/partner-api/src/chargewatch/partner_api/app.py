@@ -46,6 +46,10 @@ TAGS = [
         "name": "uptime and SLA",
         "description": "Uptime (23 CFR 680.116), reports, down-time budgets, port states, site profiles, contracts",
     },
+    {
+        "name": "blocks and certificates",
+        "description": "Blocked tokens, quarantined stations, local lists, station client certificates (authz)",
+    },
     {"name": "incidents", "description": "Port outages as incidents, and excluded outages with their evidence"},
     {
         "name": "security",

@@ -30,6 +30,8 @@ _AUTHZ_IDEMPOTENT = (
     "chargewatch.v1.Authz/ListTokens",
     "chargewatch.v1.Authz/GetAccessPolicy",
     "chargewatch.v1.Authz/ListAccessPolicies",
+    "chargewatch.v1.Authz/ListBlocks",
+    "chargewatch.v1.Authz/ListClientCertificates",
 )
 # Commands are never retried by the channel: a second RemoteStart is a second session. The caller's
 # Idempotency-Key makes an explicit retry safe instead.

@@ -10,9 +10,13 @@ from google.protobuf.message import Message
 
 from chargewatch.partner_api.models import (
     AccessPolicyOut,
+    BlockOut,
+    ClientCertificateOut,
     ConnectorOut,
     ConnectorStatusName,
     DriverTokenOut,
+    LocalListOut,
+    LocalListPushOut,
     MeterPoint,
     RegistrationStatusName,
     SessionOut,
@@ -576,4 +580,42 @@ def evaluation_out(e: sla_pb2.ContractEvaluation) -> ContractEvaluationOut:
         currency=e.currency,
         capped=e.capped,
         incidents_evaluated=e.incidents_evaluated,
+    )
+
+
+# -- authz: blocks, local lists, client certificates ---------------------------------------------
+def block_out(b: authz_pb2.Block) -> BlockOut:
+    return BlockOut(
+        id=b.block_id,
+        subject_kind=b.subject_kind,
+        subject_id=b.subject_id,
+        reason=b.reason,
+        requested_by=b.requested_by or None,
+        mode=b.mode or None,
+        created_at=when(b, "created_at"),
+        expires_at=when(b, "expires_at"),
+        lifted_at=when(b, "lifted_at"),
+    )
+
+
+def local_list_out(r: authz_pb2.PublishLocalListResponse) -> LocalListOut:
+    return LocalListOut(
+        site_id=r.site_id,
+        version=r.version,
+        entries=r.entries,
+        pushes=[
+            LocalListPushOut(station_id=p.station_id, update_type=p.update_type, status=p.status) for p in r.pushes
+        ],
+    )
+
+
+def client_certificate_out(c: authz_pb2.ClientCertificate) -> ClientCertificateOut:
+    return ClientCertificateOut(
+        sha256_fingerprint=c.sha256_fingerprint,
+        station_id=c.station_id,
+        subject=c.subject,
+        not_before=when(c, "not_before"),
+        not_after=when(c, "not_after"),
+        revoked_at=when(c, "revoked_at"),
+        revocation_reason=c.revocation_reason or None,
     )

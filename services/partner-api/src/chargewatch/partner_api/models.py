@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 STATION_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,48}$"
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9\-]{0,62}$"
@@ -254,6 +254,109 @@ class AvailabilityCommand(Strict):
     evse_id: int = Field(default=0, ge=0, le=100, description="0 for the whole station")
 
 
+TriggerableMessage = Literal[
+    "BootNotification",
+    "Heartbeat",
+    "StatusNotification",
+    "MeterValues",
+    "FirmwareStatusNotification",
+    "LogStatusNotification",
+]
+CONFIG_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,50}$"
+URL_PATTERN = r"^(https|ftps?|sftp)://[^\s]{3,500}$"
+
+
+class TriggerCommand(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"message": "StatusNotification"}]})
+    message: TriggerableMessage = Field(
+        description="What the station sends now (LogStatusNotification: 1.6 Diagnostics)"
+    )
+    evse_id: int | None = Field(default=None, ge=1, le=100, description="For StatusNotification and MeterValues")
+
+
+class ConfigVariable(Strict):
+    component: str = Field(pattern=CONFIG_NAME_PATTERN, examples=["OCPPCommCtrlr"])
+    variable: str = Field(pattern=CONFIG_NAME_PATTERN, examples=["HeartbeatInterval"])
+    evse_id: int | None = Field(default=None, ge=1, le=100)
+
+
+class GetConfigurationCommand(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"keys": ["HeartbeatInterval"]},
+                {"variables": [{"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"}]},
+            ]
+        },
+    )
+    keys: list[Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]] | None = Field(
+        default=None, max_length=50, description="OCPP 1.6 configuration keys (none: every key)"
+    )
+    variables: list[ConfigVariable] | None = Field(
+        default=None, min_length=1, max_length=50, description="OCPP 2.0.1 component variables"
+    )
+
+
+class ChangeConfigurationCommand(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"key": "HeartbeatInterval", "value": "300"},
+                {"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval", "value": "300"},
+            ]
+        },
+    )
+    key: str | None = Field(default=None, pattern=CONFIG_NAME_PATTERN, description="OCPP 1.6 configuration key")
+    component: str | None = Field(default=None, pattern=CONFIG_NAME_PATTERN, description="OCPP 2.0.1 component")
+    variable: str | None = Field(default=None, pattern=CONFIG_NAME_PATTERN, description="OCPP 2.0.1 variable")
+    evse_id: int | None = Field(default=None, ge=1, le=100, description="OCPP 2.0.1: the component's EVSE")
+    value: str = Field(max_length=500)
+
+
+class FirmwareCommand(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"location": "https://firmware.example/cp-2.4.1.bin", "retrieve_at": "2026-12-02T02:00:00Z"}]
+        },
+    )
+    location: str = Field(pattern=URL_PATTERN, description="Where the station downloads the image")
+    retrieve_at: AwareDatetime = Field(description="When the station downloads it")
+    retries: int | None = Field(default=None, ge=0, le=10)
+    retry_interval_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    signature: str | None = Field(
+        default=None, min_length=1, max_length=800, description="Base64 signature (required at profiles 2 and 3)"
+    )
+    signing_certificate: str | None = Field(
+        default=None, min_length=1, max_length=5500, description="PEM certificate that signed the image"
+    )
+
+
+class LogCommand(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"location": "https://logs.example/upload", "log": "security"}]}
+    )
+    location: str = Field(pattern=URL_PATTERN, description="Where the station uploads the log")
+    log: Literal["diagnostics", "security"] = "diagnostics"
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class DataTransferCommand(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"vendor_id": "com.example", "message_id": "Ping"}]}
+    )
+    vendor_id: str = Field(min_length=1, max_length=255)
+    message_id: str | None = Field(default=None, max_length=50)
+    data: str | None = Field(default=None, max_length=10_000)
+
+
+class EmptyCommand(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
 class CommandResult(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -462,3 +565,108 @@ class WebhookPage(BaseModel):
 class WebhookPing(BaseModel):
     event_id: str
     queued: bool
+
+
+# -- blocks, quarantines, token links, local lists, client certificates (authz) -------------------
+BLOCK_SUBJECT_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+FINGERPRINT_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class BlockCreate(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"subject_kind": "token", "subject_id": "04A1B2C3D4", "reason": "reported stolen"},
+                {"subject_kind": "station", "subject_id": "CW-A-0001", "reason": "tampered", "mode": "set_unavailable"},
+            ]
+        },
+    )
+    subject_kind: Literal["token", "station"] = Field(description="token: every Authorize answers Blocked")
+    subject_id: str = Field(pattern=BLOCK_SUBJECT_PATTERN, description="The token uid or the station id")
+    reason: str = Field(min_length=1, max_length=200)
+    mode: Literal["refuse_connections", "set_unavailable"] | None = Field(
+        default=None, description="Stations: refused at the handshake (default), or kept connected but unavailable"
+    )
+    expires_at: AwareDatetime | None = Field(default=None, description="Lifted by itself then (default: never)")
+
+
+class BlockOut(BaseModel):
+    id: str
+    subject_kind: str
+    subject_id: str
+    reason: str
+    requested_by: str | None = None
+    mode: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    lifted_at: datetime | None = None
+
+
+class BlockPage(BaseModel):
+    items: list[BlockOut]
+    total: int
+    next_cursor: str | None = None
+
+
+class BlockLift(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "card found"}]})
+    reason: str = Field(default="", max_length=200)
+
+
+class TokenLink(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"fleet": "fleet-1"}]})
+    user_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,64}$", description="A Keycloak user id")
+    fleet: str | None = Field(default=None, pattern=FLEET_PATTERN, description="A Keycloak group (fleet)")
+
+
+class LocalListPublish(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"full": False}]})
+    full: bool = Field(default=False, description="Send the whole list even where a differential update would do")
+
+
+class LocalListPushOut(BaseModel):
+    station_id: str
+    update_type: str = Field(examples=["Differential"])
+    status: str = Field(description="The station's answer, or not_connected", examples=["Accepted"])
+
+
+class LocalListOut(BaseModel):
+    site_id: str
+    version: int
+    entries: int
+    pushes: list[LocalListPushOut]
+
+
+class ClientCertificateIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"}]
+        },
+    )
+    certificate_pem: str = Field(
+        min_length=64,
+        max_length=16_384,
+        pattern=r"^\s*-----BEGIN CERTIFICATE-----",
+        description="PEM, naming the station",
+    )
+
+
+class ClientCertificateOut(BaseModel):
+    sha256_fingerprint: str
+    station_id: str
+    subject: str
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+
+
+class ClientCertificateList(BaseModel):
+    items: list[ClientCertificateOut]
+
+
+class CertificateRevoke(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "key compromised"}]})
+    reason: str = Field(default="", max_length=200)

@@ -25,7 +25,7 @@ from chargewatch.security_monitor.engine import DetectionEngine, MaintenanceWind
 from chargewatch.security_monitor.grpc_api import SecurityServicer
 from chargewatch.security_monitor.leader import LeaderLease
 from chargewatch.security_monitor.leadership import LeaderRole
-from chargewatch.security_monitor.monitor import periodic
+from chargewatch.security_monitor.monitor import periodic, tune_gc
 from chargewatch.security_monitor.responses import PolicyStore, ResponseClients, ResponseEngine
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
@@ -141,6 +141,7 @@ async def serve(settings: SecurityMonitorSettings) -> None:
 
 
 def main() -> None:
+    tune_gc()
     asyncio.run(serve(SecurityMonitorSettings()))
 
 

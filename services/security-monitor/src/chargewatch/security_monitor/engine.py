@@ -257,8 +257,9 @@ class DetectionEngine:
     def enabled(self, rule: str) -> bool:
         return rule not in self.disabled
 
-    def process(self, envelope: Envelope) -> None:
-        handler = self._handlers.get(envelope.WhichOneof("payload"))
+    def process(self, envelope: Envelope, kind: str | None = None) -> None:
+        """Apply one event; `kind` is its payload field when the caller knows it already."""
+        handler = self._handlers.get(kind or envelope.WhichOneof("payload"))
         if handler is None:
             return  # alerts (our own output) and payloads this build does not know
         # event_time(), inlined: this runs for every event.

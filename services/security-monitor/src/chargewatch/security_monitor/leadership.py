@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 from typing import Final
@@ -115,6 +116,8 @@ class LeaderRole:
         engine = self.new_engine()
         loaded = await self.checkpoints.load(engine)
         await self.alerts.load_open()
+        # The loaded profiles and alerts are long-lived: keep them out of the collector's passes.
+        gc.freeze()
         monitor = Monitor(engine, self.alerts, self.responses, directory=self.directory)
         log.info("leading the security monitor", extra={"profiles": loaded, "open_alerts": len(self.alerts.open)})
         await replan_unanswered(monitor)

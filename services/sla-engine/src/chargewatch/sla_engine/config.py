@@ -19,7 +19,13 @@ class SlaEngineSettings(ServiceSettings):
     # -- stream consumption ---------------------------------------------------------------------
     consumer_group: str = Field("sla-engine", description="Redis Streams consumer group")
     batch_size: int = Field(500, ge=1, le=5000, description="Stream entries read per batch")
-    block_ms: int = Field(200, ge=1, le=10_000, description="Longest wait of one stream read for new entries, ms")
+    block_ms: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Longest wait of an idle stream read, ms (new entries end it at once; a busy consumer "
+        "reads the next batch with each acknowledgement, without blocking)",
+    )
     claim_idle_ms: int = Field(30_000, ge=100, description="Reclaim entries a consumer left pending this long, ms")
     max_deliveries: int = Field(5, ge=1, description="Deliveries before an entry goes to the dead-letter stream")
     lease_ttl_seconds: float = Field(

@@ -35,7 +35,7 @@ class EngineSettings:
     instance: str = "sla-engine"
     lease_ttl_ms: int = 15_000
     batch_size: int = 500
-    block_ms: int = 200
+    block_ms: int = 100
     claim_idle_ms: int = 30_000
     max_deliveries: int = 5
     flush_interval_s: float = 1.0

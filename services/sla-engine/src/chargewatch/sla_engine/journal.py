@@ -2,17 +2,21 @@
 
 A Redis stream per partition (`cw:sla-journal:{p}`, the partition's hash tag, so it lives in the
 same Redis Cluster slot as the event streams it follows). Acknowledging a stream entry moves the
-responsibility for its effect from the event stream to the journal - same server, same durability -
-and keeps MongoDB, whose writes the flusher batches, off the path from an event to its alert. Once a
+responsibility for its effect from the event stream to the journal - same server, same durability,
+and the same server-side script appends the journal entry and then acknowledges the batch - and
+keeps MongoDB, whose writes the flusher batches, off the path from an event to its alert. Once a
 snapshot in MongoDB covers a journal entry (the covered id is stored with the snapshots), the entry
 is trimmed. A new owner of the partition replays what follows the covered id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+
+from chargewatch.streams import StreamAppend
 
 
 def _text(value: Any) -> str:
@@ -41,6 +45,10 @@ class Journal:
 
     async def append(self, blob: bytes) -> str:
         return _text(await self.redis.xadd(self.key, {"data": blob}))
+
+    def entry(self, blob: bytes, on_added: Callable[[str], None]) -> StreamAppend:
+        """The same entry as `append` writes, for a stream consumer to append with its acknowledgement."""
+        return StreamAppend(self.key, {"data": blob}, on_added=on_added)
 
     async def after(self, covered: str) -> list[tuple[str, bytes]]:
         """Entries after `covered` (all when empty), oldest first."""

@@ -4,10 +4,12 @@ One process owns a partition at a time (see engine.py); while it does, the state
 stations lives in memory, so a status change reaches the alert stream within one batch. Durability,
 before any entry is acknowledged:
 
-1. apply the batch to memory (timelines, incidents, sessions), and publish the alerts it raised;
-2. append the batch's envelopes to the partition's journal (one Redis stream entry per batch, see
-   journal.py: MongoDB is never on the path from an event to its alert);
-3. return: the consumer acknowledges the entries.
+1. apply the batch to memory (timelines, incidents, sessions);
+2. return the alerts it raised and the batch's envelopes for the partition's journal (one Redis
+   stream entry per batch, see journal.py: MongoDB is never on the path from an event to its alert)
+   as stream appends;
+3. the consumer appends them - alerts first, then the journal entry - and acknowledges the batch in
+   one server-side script, one round trip: the acknowledgement happens only if every append did.
 
 Every `flush_interval` (longer under load) the changed stations are written to MongoDB as snapshots,
 with the read models (port states, packed outage segments per port and year, incidents, sessions);
@@ -39,7 +41,7 @@ from chargewatch.sla_engine.profiles import ProfileCache
 from chargewatch.sla_engine.sessions import token_hash
 from chargewatch.sla_engine.store import FlushBatch, SlaStore, fence
 from chargewatch.sla_engine.timeline import Change, Segment, StationTimeline, judge_power
-from chargewatch.streams import Event, EventPublisher, StreamFamily
+from chargewatch.streams import Event, EventPublisher, StreamAppend, StreamFamily
 from chargewatch.v1 import common_pb2, events_pb2
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ PRODUCER: Final = "sla-engine"
 # The gateway closes a station's older socket when it connects again: not an outage.
 REPLACED_REASON: Final = "replaced by a new connection"
 _LENGTH = struct.Struct("<I")
+# Stations a flush handles between two returns to the event loop (about a millisecond of work).
+_SLICE_STATIONS: Final = 10
 
 POWER_IMPORT = "Power.Active.Import"
 POWER_OFFERED = "Power.Offered"
@@ -265,15 +269,23 @@ class PartitionProcessor:
         return replayed
 
     # -- the stream handler ---------------------------------------------------------------------
-    async def handle(self, events: Sequence[Event]) -> None:
+    async def handle(self, events: Sequence[Event]) -> list[StreamAppend]:
+        """Apply a batch; returns its alerts and journal entry, for the worker to append with its ack."""
         envelopes = [event.envelope for event in events]
         alerts = self.apply(envelopes, live=True)
-        if alerts and self.publisher is not None:
-            await self.publisher.publish_many(alerts)
-            self.alerts_published += len(alerts)
+        appends: list[StreamAppend] = []
+        publisher = self.publisher
+        if alerts and publisher is not None:
+            appends += (alert_append(publisher, alert, self._alert_added) for alert in alerts)
         if self.journal is not None:
-            journal_id = await self.journal.append(pack_envelopes(envelopes))
-            self._journaled = newer(self._journaled, journal_id)
+            appends.append(self.journal.entry(pack_envelopes(envelopes), self._journal_added))
+        return appends
+
+    def _alert_added(self, _entry_id: str) -> None:
+        self.alerts_published += 1
+
+    def _journal_added(self, journal_id: str) -> None:
+        self._journaled = newer(self._journaled, journal_id)
 
     def apply(self, envelopes: Sequence[events_pb2.EventEnvelope], *, live: bool) -> list[events_pb2.EventEnvelope]:
         """Apply events to memory; returns the alert envelopes to publish (none when not `live`)."""
@@ -570,16 +582,17 @@ class PartitionProcessor:
         """Stations to write now: changed ones, and those with observations past the reorder horizon
         (frozen here, so snapshots stay small)."""
         horizon = self.now_ms() - self.settings.reorder_horizon_ms
-        due = []
-        for station_id, entry in self.stations.items():
-            timeline = entry.timeline
-            if horizon > timeline.boundary:
-                oldest = timeline.oldest_observation()
-                if oldest is not None and oldest < horizon:
-                    timeline.freeze(horizon)
-                    entry.dirty = True
-            if entry.dirty:
+        return [station_id for station_id, entry in self.stations.items() if _due(entry, horizon)]
+
+    async def _due_stations_sliced(self) -> list[str]:
+        """`due_stations`, yielding to the event loop every `_SLICE_STATIONS` stations."""
+        horizon = self.now_ms() - self.settings.reorder_horizon_ms
+        due: list[str] = []
+        for number, (station_id, entry) in enumerate(list(self.stations.items()), 1):
+            if _due(entry, horizon):
                 due.append(station_id)
+            if number % _SLICE_STATIONS == 0:
+                await asyncio.sleep(0)
         return due
 
     def build_flush(self, station_ids: Sequence[str] | None = None) -> tuple[FlushBatch, str, list[str]]:
@@ -590,14 +603,27 @@ class PartitionProcessor:
         stations are included), and the stations they include (to mark dirty again should the writes
         fail). Session updates go with the first call after they were queued.
         """
-        now = self.now_ms()
         covered = self._journaled
-        stations: list[UpdateOne] = []
-        ports: list[UpdateOne] = []
-        outages: list[UpdateOne] = []
-        incident_ops: list[UpdateOne] = []
+        batch = FlushBatch([], [], [], [], [])
+        flushed = self._build_stations(self.due_stations() if station_ids is None else station_ids, batch)
+        self._take_sessions(batch)
+        return batch, covered, flushed
+
+    def _take_sessions(self, batch: FlushBatch) -> None:
+        """Move the queued session updates into `batch` (requeued by `_unflushed` should it fail)."""
+        self._flushing_sessions = list(self.sessions.values())
+        self.sessions = {}
+        batch.sessions.extend(delta.operation() for delta in self._flushing_sessions)
+
+    def _build_stations(self, station_ids: Iterable[str], batch: FlushBatch) -> list[str]:
+        """Add the writes of the given (dirty) stations to `batch`; returns the stations included."""
+        now = self.now_ms()
+        stations = batch.stations
+        ports = batch.ports
+        outages = batch.outages
+        incident_ops = batch.incidents
         flushed: list[str] = []
-        for station_id in self.due_stations() if station_ids is None else station_ids:
+        for station_id in station_ids:
             entry = self.stations.get(station_id)
             if entry is None or not entry.dirty:
                 continue
@@ -668,19 +694,28 @@ class PartitionProcessor:
             entry.all_years = set()
             entry.dirty_outages = set()
             entry.written_boundary = timeline.boundary
-        self._flushing_sessions = list(self.sessions.values())
-        self.sessions = {}
-        session_ops = [delta.operation() for delta in self._flushing_sessions]
-        return FlushBatch(stations, ports, outages, incident_ops, session_ops), covered, flushed
+        return flushed
 
     async def flush(self, chunk: int = 25) -> int:
-        """Write what changed, a chunk of stations at a time (the consumer runs in between); then
-        drop the journal every written snapshot covers. Returns the stations written."""
+        """Write what changed, a chunk of stations at a time; then drop the journal every written
+        snapshot covers. Returns the stations written.
+
+        The consumer shares this event loop, and an event waits for whatever runs when it arrives:
+        so the stations due are found, and a chunk's writes built, `_SLICE_STATIONS` stations at a
+        time with the loop given back in between (each station is still serialized whole at one
+        instant), and the chunk's writes are awaited without holding the loop.
+        """
         covered = self._journaled  # every event journaled so far is in memory before this pass starts
-        due = self.due_stations()
+        due = await self._due_stations_sliced()
         written = 0
         for offset in range(0, max(1, len(due)), chunk):
-            batch, _, flushed = self.build_flush(due[offset : offset + chunk])
+            batch = FlushBatch([], [], [], [], [])
+            chunk_ids = due[offset : offset + chunk]
+            flushed: list[str] = []
+            for start in range(0, len(chunk_ids), _SLICE_STATIONS):
+                flushed += self._build_stations(chunk_ids[start : start + _SLICE_STATIONS], batch)
+                await asyncio.sleep(0)
+            self._take_sessions(batch)
             if batch:
                 try:
                     await self.store.flush(batch)
@@ -688,7 +723,6 @@ class PartitionProcessor:
                     self._unflushed(flushed)
                     raise
             written += len(flushed)
-            await asyncio.sleep(0)
         if covered:
             await self.store.set_covered(self.partition, self.gen, covered)
             if self.journal is not None:
@@ -725,6 +759,18 @@ class PartitionProcessor:
         entry = self.stations.get(station_id)
         port = entry.timeline.ports.get(evse) if entry else None
         return (port.state, port.cause) if port else None
+
+
+def _due(entry: StationEntry, horizon: int) -> bool:
+    """Whether a station is to be written: changed, or holding observations past the reorder
+    horizon (frozen here, so snapshots stay small)."""
+    timeline = entry.timeline
+    if horizon > timeline.boundary:
+        oldest = timeline.oldest_observation()
+        if oldest is not None and oldest < horizon:
+            timeline.freeze(horizon)
+            entry.dirty = True
+    return entry.dirty
 
 
 def _owners(entry: StationEntry) -> tuple[str, str]:
@@ -838,6 +884,25 @@ def _incident_operation(
             }
         },
         upsert=True,
+    )
+
+
+def alert_append(
+    publisher: EventPublisher, envelope: events_pb2.EventEnvelope, on_added: Callable[[str], None]
+) -> StreamAppend:
+    """An alert as the entry the publisher would append (same stream, fields and length guard)."""
+    return StreamAppend(
+        publisher.stream_for(envelope),
+        {
+            "id": envelope.event_id,
+            "type": envelope.event_type,
+            "station": envelope.station_id,
+            "traceparent": envelope.traceparent,
+            "data": envelope.SerializeToString(),
+        },
+        max_len=publisher.max_len,
+        family=StreamFamily.ALERT,
+        on_added=on_added,
     )
 
 

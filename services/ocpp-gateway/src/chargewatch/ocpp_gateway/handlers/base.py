@@ -21,8 +21,10 @@ from chargewatch.ocpp_gateway.events import Fact, GatewayEvents
 from chargewatch.ocpp_gateway.meter import MeterLimits
 from chargewatch.ocpp_gateway.protocol import Call, OcppVersion
 from chargewatch.ocpp_gateway.sessions import StationSession
+from chargewatch.ocpp_gateway.tracing import MessageTrace
 from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.ocpp_gateway.validation import schemas
+from chargewatch.streams.publisher import EncodedPayload
 
 Payload = dict[str, Any]
 
@@ -49,7 +51,7 @@ class Services:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallContext:
     session: StationSession
     call: Call
@@ -57,6 +59,8 @@ class CallContext:
     settings: GatewaySettings
     received_at: datetime
     services: Services
+    # The message's trace: its events carry this traceparent.
+    trace: MessageTrace
 
     def is_late(self, station_time: datetime | None) -> bool:
         """True for a fact stamped before this session connected (less the tolerance): an offline queue's."""
@@ -64,7 +68,7 @@ class CallContext:
 
     async def publish(
         self,
-        payload: Message,
+        payload: Message | EncodedPayload,
         *,
         station_time: datetime | None = None,
         late: bool = False,
@@ -78,11 +82,14 @@ class CallContext:
         if event_id is not None:
             await self.publish_many([Fact(payload, station_time, late, event_id)])
             return
+        trace = self.trace
         await self.events.publish(
             self.session,
             payload,
             station_time=station_time,
             late=late or self.is_late(station_time),
+            traceparent=trace.traceparent,
+            tracestate=trace.tracestate,
         )
 
     async def publish_many(self, facts: Sequence[Fact]) -> None:
@@ -102,7 +109,8 @@ class CallContext:
         ]
         if not fresh:
             return
-        await self.events.publish_many(self.session, fresh)
+        trace = self.trace
+        await self.events.publish_many(self.session, fresh, traceparent=trace.traceparent, tracestate=trace.tracestate)
         await transactions.mark_published(station_id, [f.event_id for f in fresh if f.event_id is not None])
 
 
@@ -119,8 +127,15 @@ class HandlerTable:
         self.version = version
         self.station_actions = station_actions
         self._handlers: dict[str, Handler] = {}
+        self._publishing_only: set[str] = set()
 
-    def on(self, action: str) -> Callable[[Handler], Handler]:
+    def on(self, action: str, *, publishes_only: bool = False) -> Callable[[Handler], Handler]:
+        """Register the handler of `action`.
+
+        `publishes_only`: the handler does no I/O but `ctx.publish` without event ids (which take
+        the trace from the context object). Its unsampled messages then skip making their trace
+        the current span context, which only instrumented calls (gRPC, Redis commands) read.
+        """
         if action not in self.station_actions:
             raise ValueError(f"{action} is not an action an OCPP {self.version.label} station sends")
 
@@ -128,12 +143,17 @@ class HandlerTable:
             if action in self._handlers:
                 raise ValueError(f"{action} already has a handler")
             self._handlers[action] = handler
+            if publishes_only:
+                self._publishing_only.add(action)
             return handler
 
         return register
 
     def get(self, action: str) -> Handler | None:
         return self._handlers.get(action)
+
+    def publishes_only(self, action: str) -> bool:
+        return action in self._publishing_only
 
     @property
     def handlers(self) -> Mapping[str, Handler]:

@@ -59,7 +59,7 @@ def notification_handler(action: str, answer: Payload) -> Handler:
 
 def register_notifications(table: HandlerTable, answers: Mapping[str, Payload]) -> None:
     for action, answer in answers.items():
-        table.on(action)(notification_handler(action, answer))
+        table.on(action, publishes_only=True)(notification_handler(action, answer))
 
 
 async def security_event_notification(ctx: CallContext, payload: Payload) -> Payload:

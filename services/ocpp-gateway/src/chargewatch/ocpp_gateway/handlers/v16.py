@@ -58,7 +58,7 @@ TX = events_pb2.TransactionEvent
 V16 = HandlerTable(OcppVersion.V16, STATION_ACTIONS)
 
 
-@V16.on("BootNotification")
+@V16.on("BootNotification", publishes_only=True)
 async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     status = registry_status(ctx.session.identity.registration_status)
     interval = boot_interval(ctx.settings, status)
@@ -81,7 +81,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     return {"status": REGISTRATION_NAMES[status], "currentTime": ocpp_datetime(utc_now()), "interval": interval}
 
 
-@V16.on("StatusNotification")
+@V16.on("StatusNotification", publishes_only=True)
 async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     evse_id, connector_id = connector_ref_v16(payload["connectorId"])
     await ctx.publish(
@@ -99,7 +99,7 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     return {}
 
 
-@V16.on("Heartbeat")
+@V16.on("Heartbeat", publishes_only=True)
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     await ctx.publish(events_pb2.StationHeartbeat())
     return {"currentTime": ocpp_datetime(utc_now())}
@@ -111,7 +111,7 @@ async def authorize(ctx: CallContext, payload: Payload) -> Payload:
     return {"idTagInfo": decision.id_tag_info()}
 
 
-@V16.on("MeterValues")
+@V16.on("MeterValues", publishes_only=True)
 async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
     evse_id, connector_id = connector_ref_v16(payload["connectorId"])
     transaction = payload.get("transactionId")
@@ -125,7 +125,7 @@ async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
         received_at=ctx.received_at,
         limits=ctx.services.meter_limits,
     )
-    await ctx.publish(reading.event, station_time=reading.station_time)
+    await ctx.publish(reading.payload, station_time=reading.station_time)
     return {}
 
 
@@ -186,9 +186,9 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
             received_at=ctx.received_at,
             limits=ctx.services.meter_limits,
         )
-        if reading.event.samples or reading.event.quality_flags:
+        if reading.sample_count or reading.quality_flags:
             facts.append(
-                Fact(reading.event, reading.station_time, event_id=event_id(station_id, "tx", number, "ended-meter"))
+                Fact(reading.payload, reading.station_time, event_id=event_id(station_id, "tx", number, "ended-meter"))
             )
     facts.append(
         Fact(
@@ -210,7 +210,7 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
     return {}
 
 
-V16.on("SecurityEventNotification")(security_event_notification)
+V16.on("SecurityEventNotification", publishes_only=True)(security_event_notification)
 V16.on("SignCertificate")(sign_certificate)
 register_notifications(
     V16,

@@ -69,7 +69,7 @@ TRANSACTION_KINDS: Final = {"Started": TX.KIND_STARTED, "Updated": TX.KIND_UPDAT
 V201 = HandlerTable(OcppVersion.V201, STATION_ACTIONS)
 
 
-@V201.on("BootNotification")
+@V201.on("BootNotification", publishes_only=True)
 async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     status = registry_status(ctx.session.identity.registration_status)
     interval = boot_interval(ctx.settings, status)
@@ -93,7 +93,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     return {"status": REGISTRATION_NAMES[status], "currentTime": ocpp_datetime(utc_now()), "interval": interval}
 
 
-@V201.on("StatusNotification")
+@V201.on("StatusNotification", publishes_only=True)
 async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     await ctx.publish(
         events_pb2.ConnectorStatusChange(
@@ -106,7 +106,7 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     return {}
 
 
-@V201.on("Heartbeat")
+@V201.on("Heartbeat", publishes_only=True)
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     await ctx.publish(events_pb2.StationHeartbeat())
     return {"currentTime": ocpp_datetime(utc_now())}
@@ -119,7 +119,7 @@ async def authorize(ctx: CallContext, payload: Payload) -> Payload:
     return {"idTokenInfo": decision.id_token_info()}
 
 
-@V201.on("MeterValues")
+@V201.on("MeterValues", publishes_only=True)
 async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
     reading = read_meter_values(
         payload["meterValue"],
@@ -131,7 +131,7 @@ async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
         received_at=ctx.received_at,
         limits=ctx.services.meter_limits,
     )
-    await ctx.publish(reading.event, station_time=reading.station_time)
+    await ctx.publish(reading.payload, station_time=reading.station_time)
     return {}
 
 
@@ -178,7 +178,9 @@ async def transaction_event(ctx: CallContext, payload: Payload) -> Payload:
             limits=ctx.services.meter_limits,
         )
         facts.append(
-            Fact(reading.event, reading.station_time, late, event_id(station_id, "tx", transaction_id, seq_no, "meter"))
+            Fact(
+                reading.payload, reading.station_time, late, event_id(station_id, "tx", transaction_id, seq_no, "meter")
+            )
         )
         if reading.energy_wh is not None:
             meter_wh = reading.energy_wh
@@ -215,7 +217,7 @@ async def transaction_event(ctx: CallContext, payload: Payload) -> Payload:
     return answer
 
 
-V201.on("SecurityEventNotification")(security_event_notification)
+V201.on("SecurityEventNotification", publishes_only=True)(security_event_notification)
 V201.on("SignCertificate")(sign_certificate)
 register_notifications(
     V201,

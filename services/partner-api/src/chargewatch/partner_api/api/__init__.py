@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from chargewatch.partner_api.api import (
     access_policies,
     alerts,
+    authz_admin,
     commands,
     dashboard,
     events,
@@ -32,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     sla.router,
     incidents.router,
     alerts.router,
+    authz_admin.router,
     events.router,
     webhooks.router,
     dashboard.router,

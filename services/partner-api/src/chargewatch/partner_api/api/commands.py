@@ -13,15 +13,22 @@ from chargewatch.auth import Principal
 from chargewatch.partner_api.api.common import errors
 from chargewatch.partner_api.commands import CommandNotApplicable, plan
 from chargewatch.partner_api.convert import OCPP_VERSIONS
-from chargewatch.partner_api.deps import ActorDep, ServicesDep, to_proto
+from chargewatch.partner_api.deps import ActorDep, OperatorDep, ServicesDep, to_proto
 from chargewatch.partner_api.errors import ApiError, grpc_problem
 from chargewatch.partner_api.models import (
     STATION_ID_PATTERN,
     AvailabilityCommand,
+    ChangeConfigurationCommand,
     CommandResult,
+    DataTransferCommand,
+    EmptyCommand,
+    FirmwareCommand,
+    GetConfigurationCommand,
+    LogCommand,
     ResetCommand,
     StartCommand,
     StopCommand,
+    TriggerCommand,
     UnlockCommand,
 )
 from chargewatch.partner_api.services import Services
@@ -155,3 +162,139 @@ async def availability(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     return await send("availability", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/trigger",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Ask the station to send a message now (status, meter values, heartbeat, boot, ...)",
+)
+async def trigger(
+    body: TriggerCommand,
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """TriggerMessage: the station answers Accepted, then sends the message it was asked for."""
+    return await send("trigger", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/clear-cache",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Clear the station's authorization cache",
+)
+async def clear_cache(
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    body: EmptyCommand | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    return await send("clear-cache", body or EmptyCommand(), station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/local-list-version",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="The version of the station's local authorization list",
+)
+async def local_list_version(
+    station_id: StationId,
+    principal: ActorDep,
+    services: ServicesDep,
+    body: EmptyCommand | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """GetLocalListVersion; publish a site's list with POST /v1/sites/{site_id}/local-list."""
+    return await send("local-list-version", body or EmptyCommand(), station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/get-configuration",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Read the station's configuration (1.6 keys, 2.0.1 component variables) (operator)",
+)
+async def get_configuration(
+    body: GetConfigurationCommand,
+    station_id: StationId,
+    principal: OperatorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """GetConfiguration (1.6, `keys`) or GetVariables (2.0.1, `variables`); `response` holds the values."""
+    return await send("get-configuration", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/change-configuration",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Change one setting of the station (operator)",
+)
+async def change_configuration(
+    body: ChangeConfigurationCommand,
+    station_id: StationId,
+    principal: OperatorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """ChangeConfiguration (1.6: `key`) or SetVariables (2.0.1: `component`, `variable`). Credentials are
+    refused here (409): they change through credentials/rotate, which keeps authz in step."""
+    return await send("change-configuration", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/firmware",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Update the station's firmware (operator); signed at security profiles 2 and 3",
+)
+async def update_firmware(
+    body: FirmwareCommand,
+    station_id: StationId,
+    principal: OperatorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """UpdateFirmware (1.6 plain, or SignedUpdateFirmware with a signature) / UpdateFirmware (2.0.1).
+    The station reports its progress as FirmwareStatusNotifications."""
+    return await send("firmware", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/logs",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="Have the station upload its diagnostics or security log (operator)",
+)
+async def upload_logs(
+    body: LogCommand,
+    station_id: StationId,
+    principal: OperatorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    """GetDiagnostics (1.6) or GetLog (the 1.6 security extension and 2.0.1)."""
+    return await send("logs", body, station_id, principal, services, idempotency_key)
+
+
+@router.post(
+    "/data-transfer",
+    response_model=CommandResult,
+    responses=_RESPONSES,
+    summary="A vendor-specific DataTransfer (operator)",
+)
+async def data_transfer(
+    body: DataTransferCommand,
+    station_id: StationId,
+    principal: OperatorDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResult:
+    return await send("data-transfer", body, station_id, principal, services, idempotency_key)

@@ -22,6 +22,7 @@ from chargewatch.partner_api.deps import (
     check_tenant_filter,
     to_proto,
 )
+from chargewatch.partner_api.errors import ApiError
 from chargewatch.partner_api.models import (
     FLEET_PATTERN,
     ID_TOKEN_PATTERN,
@@ -31,6 +32,7 @@ from chargewatch.partner_api.models import (
     DriverTokenPage,
     DriverTokenType,
     DriverTokenUpdate,
+    TokenLink,
     TokenStatusName,
 )
 from chargewatch.v1 import authz_pb2, common_pb2
@@ -135,4 +137,34 @@ async def update_token(
     if body.expires_at is not None:
         update.expires_at.FromDatetime(body.expires_at.astimezone(UTC))
     token = await services.clients.authz.SetTokenStatus(update, metadata=caller_metadata(request))
+    return token_out(token)
+
+
+@router.post(
+    "/{id_token}/link",
+    response_model=DriverTokenOut,
+    responses=errors(404),
+    summary="Link a driver token to a person (Keycloak user) or a fleet (Keycloak group)",
+)
+async def link_token(
+    request: Request,
+    body: TokenLink,
+    principal: ActorDep,
+    services: ServicesDep,
+    id_token: IdToken,
+    type: TokenType = "ISO14443",
+) -> DriverTokenOut:
+    """Exactly one of `user_id` and `fleet`. The user's or group's access policies then apply to the token."""
+    if (body.user_id is None) == (body.fleet is None):
+        raise ApiError(422, "invalid-request", "Invalid Request", "give exactly one of user_id and fleet")
+    token = await services.clients.authz.LinkToken(
+        authz_pb2.LinkTokenRequest(
+            id_token=id_token,
+            id_token_type=type,
+            user_id=body.user_id or "",
+            fleet=body.fleet or "",
+            requested_by=to_proto(principal),
+        ),
+        metadata=caller_metadata(request),
+    )
     return token_out(token)

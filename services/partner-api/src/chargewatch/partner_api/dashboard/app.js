@@ -348,21 +348,39 @@ async function refreshAlerts() {
   renderAlerts();
 }
 
-async function applyIncident(type, event) {
-  const id = event.data.incident_id;
+function applyIncident(type, event) {
+  const d = event.data;
+  const id = d.incident_id;
   if (type === "incident.resolved") {
     state.incidents.delete(id);
   } else {
-    try {
-      const incident = await api(`/v1/incidents/${encodeURIComponent(id)}`);
-      state.incidents.set(id, { ...incident, isNew: type === "incident.opened", shownAt: Date.now() });
-    } catch (error) {
-      return;
-    }
+    // Shown from the event at once; the engine stores the incident's details within a second or two,
+    // then they replace these.
+    const [stationId, evse] = d.subject_id.split("/");
+    const known = state.incidents.get(id) || {};
+    state.incidents.set(id, { station_id: stationId, evse_id: Number(evse), opened_at: event.time,
+      site_id: (state.stations.get(stationId) || {}).site_id || "", cause: d.title.split(": ").slice(1).join(": ") || d.rule,
+      ...known, id, severity: d.severity, state: known.state || "open", isNew: type === "incident.opened" && !known.id,
+      shownAt: known.shownAt || Date.now() });
+    for (const wait of [1500, 4000]) setTimeout(() => refreshIncident(id), wait);
   }
   renderIncidents();
   // The site's uptime changes with every outage (and keeps falling while it lasts).
   debounce("uptime", 1000, refreshUptime);
+}
+
+async function refreshIncident(id) {
+  const shown = state.incidents.get(id);
+  if (!shown) return;  // resolved meanwhile
+  try {
+    const incident = await api(`/v1/incidents/${encodeURIComponent(id)}`);
+    if (!state.incidents.has(id)) return;
+    if (incident.state === "resolved") state.incidents.delete(id);
+    else state.incidents.set(id, { ...incident, isNew: false, shownAt: shown.shownAt });
+    renderIncidents();
+  } catch (error) {
+    // Not stored yet: the later try, or the periodic refresh, gets it.
+  }
 }
 
 function applyAlert(type, event) {
