@@ -53,6 +53,18 @@ async def test_overdue_incidents_alert_once_and_not_after_acknowledgement(
         assert {a.alert.subject_id for a in first} == {"CW-S-1/1"}
         assert all(a.alert.source_service == "sla-engine" and a.tenant_id == "partner-a" for a in first)
         assert await sweeper.sweep() == []  # once
+
+        class NotPartitionZero:
+            owned = {3: fixture.processor}
+            processors = [fixture.processor]
+            profiles = fixture.processor.profiles
+
+        # Overdue incidents are partition 0's owner's to announce: another replica's sweep does not read them.
+        sweeper.settings = SweepSettings(default_acknowledge_minutes=1, default_restore_minutes=1, interval_s=0)
+        await sweeper.maybe_sweep(NotPartitionZero())
+        # Port 2 (10 minutes) is overdue under these limits, yet no incident alert was added.
+        assert len([a for a in await read_alerts(redis_client) if a.alert.rule.startswith("sla.incident")]) == 2
+        sweeper.settings = SweepSettings(default_acknowledge_minutes=30, default_restore_minutes=40)
         assert len(await read_alerts(redis_client)) == 2
 
         # A contract with a 5-minute acknowledgement for HIGH severity makes port 2 overdue, until acknowledged.
@@ -96,6 +108,8 @@ async def test_a_port_whose_month_budget_runs_out_is_announced_once(
         sweeper = Sweeper(fixture.queries, EventPublisher(redis_client, producer="sla-engine/test"), SweepSettings())
 
         class Owner:
+            # A replica that holds the port's partition but not partition 0 still checks its budgets.
+            owned = {5: fixture.processor}
             processors = [fixture.processor]
             profiles = fixture.processor.profiles
 

@@ -269,5 +269,8 @@ class Engine:
         if alerts and self.publisher is not None:
             await self.publisher.publish_many(alerts)
             processor.alerts_published += len(alerts)
-        if self._on_sweep is not None and owned.lease.partition == 0:
+        # Every replica checks the budgets of the ports it holds in memory (the sweeper runs at most
+        # once per interval, whichever partition asks first); overdue incidents, read from the store,
+        # are the owner of partition 0's alone.
+        if self._on_sweep is not None:
             await self._on_sweep(self)

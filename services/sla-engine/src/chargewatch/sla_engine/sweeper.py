@@ -74,13 +74,23 @@ class Sweeper:
     async def maybe_sweep(self, engine: object = None) -> None:
         if self.clock() - self._last >= self.settings.interval_s:
             self._last = self.clock()
-            await self.sweep(getattr(engine, "processors", None), getattr(engine, "profiles", None))
+            owned = getattr(engine, "owned", None)
+            await self.sweep(
+                getattr(engine, "processors", None),
+                getattr(engine, "profiles", None),
+                # Incidents are shared by every replica: one of them (partition 0's owner) looks for overdue ones.
+                overdue=owned is None or 0 in owned,
+            )
 
     async def sweep(
-        self, processors: Sequence[PartitionProcessor] | None = None, profiles: ProfileCache | None = None
+        self,
+        processors: Sequence[PartitionProcessor] | None = None,
+        profiles: ProfileCache | None = None,
+        *,
+        overdue: bool = True,
     ) -> list[events_pb2.EventEnvelope]:
         now = int(self.clock() * 1000)
-        alerts = await self._overdue(now)
+        alerts = await self._overdue(now) if overdue else []
         if processors is not None:
             alerts += await self._budgets_in_memory(now, processors, profiles or ProfileCache())
         else:
