@@ -416,6 +416,7 @@ async def latency_measurements(redis_url: str, mongo_url: str, log_dir: Path) ->
         "CW_SLA_OPS_HOST": "127.0.0.1",
         "CW_SLA_OPS_PORT": str(ops_port),
         "CW_SLA_TELEMETRY_TARGET": "",
+        "CW_SLA_REQUIRE_CALLER_TOKEN": "false",  # no identity provider in this benchmark
         "CW_SLA_FLAP_WINDOW_SECONDS": "0",
         "CW_SLA_HEARTBEAT_INTERVAL_SECONDS": "86400",
         "LOG_LEVEL": "WARNING",

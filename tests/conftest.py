@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
+from chargewatch.devstack.platform import Platform
 from chargewatch.devstack.processes import (
     ManagedProcess,
     start_identity_provider,
     start_mongo_store,
     start_redis,
 )
+
+INFRASTRUCTURE = ("redis", "mongo", "identity-provider")
+
+
+def stop_platform(platform: Platform, timeout: float = 15.0) -> None:
+    """Platform.stop(), faster: every service and simulator gets SIGTERM at once and drains on its own
+    (one after the other, their drains add up to seconds); then Platform.stop() stops what is left, the
+    infrastructure last, each by its pid (and SIGKILLs whatever outstays its time)."""
+    draining = [p for p in platform.processes if p.name not in INFRASTRUCTURE and p.alive()]
+    for process in draining:
+        process.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in draining:
+        # What outstays the deadline is left to Platform.stop(), which escalates to SIGKILL.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.popen.wait(max(deadline - time.monotonic(), 0.1))
+    platform.stop()
 
 
 @pytest.fixture(scope="session")

@@ -119,7 +119,11 @@ def test_every_secret_a_pod_needs_exists_or_is_documented(platform: Objects) -> 
     needed = _secret_references(platform["production"])
     documented = _documented_secrets()
     assert set(needed) == documented, f"production needs {sorted(needed)}; docs/deploy.md creates {sorted(documented)}"
-    assert needed["chargewatch-keycloak-client"] == {"Deployment/cw-authz", "Deployment/cw-security-monitor"}
+    assert needed["chargewatch-keycloak-client"] == {
+        "Deployment/cw-authz",
+        "Deployment/cw-security-monitor",
+        "Deployment/cw-sla-engine",
+    }
 
 
 def _paths(value: str) -> list[str]:

@@ -61,19 +61,26 @@ def dashboard_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
         yield stack
 
 
-@pytest.fixture
-def page(dashboard_stack: Stack) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser(dashboard_stack: Stack) -> Iterator[Any]:
+    """One Chromium for the module; each test gets a context of its own (no cookies or storage shared)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        yield tab
-        browser.close()
-        assert not errors, f"the dashboard raised: {errors}"
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"the dashboard raised: {errors}"
 
 
 def sign_in(page: Any, stack: Stack, user: str) -> None:

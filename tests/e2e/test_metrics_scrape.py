@@ -32,13 +32,31 @@ def _total(samples: list[tuple[str, float]], prefix: str, *labels: str) -> float
     return sum(v for name, v in samples if name.startswith(prefix) and all(label in name for label in labels))
 
 
+def _known_ports(live: LivePlatform) -> set[tuple[str, int]]:
+    """Every port the SLA engine lists: the fleet's and those of stations other tests on this shared
+    platform registered and drove."""
+    token = live.platform.token("operator")
+    reply = httpx.get(
+        f"{live.platform.api_url}/v1/sla/ports",
+        params={"limit": 500},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    reply.raise_for_status()
+    page = reply.json()
+    assert page["total"] == len(page["items"]), "more ports than one page"
+    return {(p["station_id"], p["evse_id"]) for p in page["items"]}
+
+
 def test_the_services_serve_only_declared_metrics_and_the_dashboards_series(live: LivePlatform) -> None:
-    ports = sum(spec.connectors for spec in live.platform.fleet)
+    fleet_ports = {(spec.station_id, evse) for spec in live.platform.fleet for evse in range(1, spec.connectors + 1)}
     deadline = time.monotonic() + 90
     while True:
+        known = _known_ports(live)
         scraped = _scrape(live)
         ready = (
-            _total(scraped["sla-engine"], "chargewatch_sla_ports{") == ports
+            known >= fleet_ports
+            and _total(scraped["sla-engine"], "chargewatch_sla_ports{") == len(known)
             and _total(scraped["ocpp-gateway"], "chargewatch_ocpp_connections{") >= 6
             and _total(scraped["telemetry"], "chargewatch_stream_consumer_lag_seconds_count") > 0
             and _total(scraped["sla-engine"], "chargewatch_stream_consumer_lag_seconds_count") > 0

@@ -33,6 +33,7 @@ from chargewatch.v1 import (
     security_pb2,
     security_pb2_grpc,
 )
+from tests.conftest import stop_platform
 
 pytestmark = pytest.mark.e2e
 S = security_pb2
@@ -78,7 +79,10 @@ def call(target: str, stub_class: Callable[[grpc.aio.Channel], Any], method: str
 
 
 def security(live: Live, method: str, request: Any) -> Any:
-    return call(live.security_target, security_pb2_grpc.SecurityStub, method, request)
+    # As the service account: the request's principal is honoured (every gRPC server authenticates its caller).
+    return call(
+        live.security_target, security_pb2_grpc.SecurityStub, method, request, metadata=live.platform.grpc_metadata()
+    )
 
 
 def authz(live: Live, method: str, request: Any, **kw: Any) -> Any:
@@ -121,7 +125,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 )
         yield live
     finally:
-        platform.stop()
+        stop_platform(platform)
 
 
 class Simulator:

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -31,6 +31,7 @@ import redis
 from chargewatch.devstack.platform import Platform, PlatformConfig, Ports
 from chargewatch.streams import StreamFamily, stream_name
 from chargewatch.v1 import common_pb2, events_pb2, sla_pb2, sla_pb2_grpc
+from tests.conftest import stop_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     )
     live.start()
     yield live
-    live.stop()
+    stop_platform(live)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,9 @@ def expected_incidents(faults: list[dict[str, Any]]) -> dict[tuple[str, int], li
 def call(platform: Platform, method: str, request: Any) -> Any:
     async def run() -> Any:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{platform.config.ports.sla_grpc}") as channel:
-            return await getattr(sla_pb2_grpc.SlaStub(channel), method)(request, timeout=10)
+            stub = sla_pb2_grpc.SlaStub(channel)
+            # As the service account: every gRPC server authenticates its caller.
+            return await getattr(stub, method)(request, timeout=10, metadata=platform.grpc_metadata())
 
     return asyncio.run(run())
 
@@ -237,10 +240,9 @@ def test_every_incident_was_announced_and_closed_on_the_alert_stream(
     try:
 
         def sla_alerts() -> list[events_pb2.EventEnvelope] | None:
-            alerts = [
-                events_pb2.EventEnvelope.FromString(fields[b"data"])
-                for _id, fields in client.xrange(stream_name(StreamFamily.ALERT, 0))
-            ]
+            # The sync client's annotations cover its async twin too; a stream read gives (id, fields) pairs.
+            entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", client.xrange(stream_name(StreamFamily.ALERT, 0)))
+            alerts = [events_pb2.EventEnvelope.FromString(fields[b"data"]) for _id, fields in entries]
             mine = [
                 a
                 for a in alerts

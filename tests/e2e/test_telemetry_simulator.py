@@ -23,6 +23,7 @@ import pytest
 from chargewatch.devstack.platform import Platform, PlatformConfig, Ports
 from chargewatch.simulator.tokens import generate_tokens, write_tokens
 from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2, telemetry_pb2, telemetry_pb2_grpc
+from tests.conftest import stop_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +45,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     running = Platform(config)
     running.start()
     yield running
-    running.stop()
+    stop_platform(running)
 
 
 def create_cards(platform: Platform, count: int) -> list[str]:
@@ -101,7 +102,9 @@ def ms(ocpp_time: str) -> int:
     return int(datetime.fromisoformat(ocpp_time.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def telemetry_sessions(stub: Any, station_ids: list[str]) -> dict[tuple[str, str], telemetry_pb2.ChargingSession]:
+def telemetry_sessions(
+    stub: Any, station_ids: list[str], metadata: tuple[tuple[str, str], ...]
+) -> dict[tuple[str, str], telemetry_pb2.ChargingSession]:
     found: dict[tuple[str, str], telemetry_pb2.ChargingSession] = {}
     for station_id in station_ids:
         reply = stub.ListSessions(
@@ -109,6 +112,7 @@ def telemetry_sessions(stub: Any, station_ids: list[str]) -> dict[tuple[str, str
                 principal=OPERATOR, station_id=station_id, page=common_pb2.PageRequest(page_size=500)
             ),
             timeout=10,
+            metadata=metadata,
         )
         found.update({(s.connector.station_id, s.transaction_id): s for s in reply.sessions})
     return found
@@ -126,7 +130,7 @@ def test_sessions_and_energy_equal_the_simulator_report_to_the_wh(platform: Plat
         stub = telemetry_pb2_grpc.TelemetryStub(channel)
         deadline = time.monotonic() + 45
         while True:
-            found = telemetry_sessions(stub, station_ids)
+            found = telemetry_sessions(stub, station_ids, platform.grpc_metadata())
             settled = set(found) == set(expected) and all(s.ended for s in found.values())
             if settled or time.monotonic() > deadline:
                 break
@@ -148,12 +152,15 @@ def test_sessions_and_energy_equal_the_simulator_report_to_the_wh(platform: Plat
             assert sum(s.energy_wh for s in mine) == totals["energy_wh"], station_id
 
         # The meter values tell the same story: the registers rose by exactly the energy delivered.
+        metadata = platform.grpc_metadata()
+
         def site_energy() -> float:
             reply = stub.GetSiteEnergy(
                 telemetry_pb2.SiteEnergyRequest(
                     principal=OPERATOR, scope=telemetry_pb2.AnalyticsScope(tenant_id=TENANT)
                 ),
                 timeout=10,
+                metadata=metadata,
             )
             return float(reply.total_energy_wh)
 
@@ -165,5 +172,6 @@ def test_sessions_and_energy_equal_the_simulator_report_to_the_wh(platform: Plat
         stats = stub.GetSessionStats(
             telemetry_pb2.SessionStatsRequest(principal=OPERATOR, scope=telemetry_pb2.AnalyticsScope(tenant_id=TENANT)),
             timeout=10,
+            metadata=metadata,
         )
         assert stats.sessions == len(sessions) and stats.energy_wh == total

@@ -17,8 +17,6 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -26,22 +24,14 @@ from chargewatch.rpc import GrpcServer
 from chargewatch.v1 import authz_pb2, authz_pb2_grpc, events_pb2
 from tests.integration.authz.conftest import Harness
 from tests.integration.authz.test_authorize import create_token, decisions
+from tests.support.tracing import install_span_exporter
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
 def span_exporter() -> InMemorySpanExporter:
-    """Collects every finished span; the SDK provider is process-global, so it is installed once."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
-        provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        pytest.skip("a non-SDK tracer provider is installed in this process")
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
+    return install_span_exporter()
 
 
 def traceparent(sampled: bool) -> tuple[str, int, int]:

@@ -12,9 +12,6 @@ from typing import Any
 import grpc
 import pytest
 import redis.asyncio as aioredis
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator, authentication_cache
@@ -32,6 +29,7 @@ from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.rpc import GrpcServer, client_channel
 from chargewatch.streams import EventPublisher, StreamFamily, stream_name
 from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2, events_pb2, gateway_pb2_grpc
+from tests.support.tracing import install_span_exporter
 
 OUTCOME = authz_pb2.AuthenticateStationResponse
 
@@ -103,16 +101,7 @@ class FakeAuthz(authz_pb2_grpc.AuthzServicer):
 
 @pytest.fixture(scope="session")
 def span_exporter() -> InMemorySpanExporter:
-    """Collects every finished span; the SDK provider is process-global, so it is installed once."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
-        provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        pytest.skip("a non-SDK tracer provider is installed in this process")
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
+    return install_span_exporter()
 
 
 @pytest.fixture
@@ -197,14 +186,21 @@ async def gateway(
 
 @asynccontextmanager
 async def running_gateway(
-    servicer: FakeAuthz, redis_client: aioredis.Redis, settings: GatewaySettings
+    servicer: FakeAuthz,
+    redis_client: aioredis.Redis,
+    settings: GatewaySettings,
+    *,
+    caller_authentication: grpc.aio.ServerInterceptor | None = None,  # type: ignore[type-arg]
 ) -> AsyncIterator[Gateway]:
-    """One in-process replica: the OCPP endpoint and GatewayCommands on free ports (tests may run several)."""
+    """One in-process replica: the OCPP endpoint and GatewayCommands on free ports (tests may run several).
+
+    GatewayCommands checks no caller tokens unless `caller_authentication` is given (as `__main__` wires it
+    when CW_GATEWAY_REQUIRE_CALLER_TOKEN is on): these tests run without an identity provider."""
     channel = client_channel(settings.authz_target, idempotent_methods=[AUTHENTICATE_STATION])
     publisher = EventPublisher(redis_client, producer="ocpp-gateway/test")
     events = GatewayEvents(publisher, settings.gateway_instance)
     registry = SessionRegistry()
-    commands = GrpcServer("127.0.0.1", 0)
+    commands = GrpcServer("127.0.0.1", 0, caller_authentication=caller_authentication)
     ownership = StationOwnership(
         redis_client,
         instance=settings.gateway_instance,

@@ -129,6 +129,7 @@ class Stack:
             "CW_GATEWAY_OPS_HOST": "127.0.0.1",
             "CW_GATEWAY_OPS_PORT": str(self.ports["gateway_ops"]),
             "CW_GATEWAY_AUTHZ_TARGET": f"127.0.0.1:{self.ports['authz_grpc']}",
+            "CW_GATEWAY_REQUIRE_CALLER_TOKEN": "false",  # no identity provider here
             "CW_GATEWAY_AUTHORIZE_DEADLINE_SECONDS": "1.0",
             "CW_GATEWAY_HEALTH_CHECK_INTERVAL_SECONDS": "0.2",
             "OTEL_TRACES_EXPORTER": "none",

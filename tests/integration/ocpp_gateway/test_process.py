@@ -51,6 +51,7 @@ async def test_the_gateway_process_serves_and_drains(
         "CW_GATEWAY_OPS_HOST": "127.0.0.1",
         "CW_GATEWAY_OPS_PORT": str(ops_port),
         "CW_GATEWAY_AUTHZ_TARGET": f"127.0.0.1:{authz_port}",
+        "CW_GATEWAY_REQUIRE_CALLER_TOKEN": "false",  # no identity provider here
         "CW_GATEWAY_HEALTH_CHECK_INTERVAL_SECONDS": "0.2",
         "OTEL_TRACES_EXPORTER": "none",
     }

@@ -12,6 +12,7 @@ import grpc
 import orjson
 import pytest
 import websockets
+from cryptography.hazmat.primitives import hashes
 from websockets.exceptions import InvalidStatus
 
 from chargewatch.streams import StreamFamily
@@ -54,6 +55,16 @@ async def connection_info(gateway: Gateway, station_id: str) -> gateway_pb2.Stat
         return info
 
 
+async def connected_event(gateway: Gateway, station_id: str) -> events_pb2.StationConnection:
+    envelopes = await gateway.wait_for_events(
+        StreamFamily.CONNECTION,
+        lambda e: e.station_id == station_id and e.connection.kind == events_pb2.StationConnection.KIND_CONNECTED,
+    )
+    assert len(envelopes) == 1
+    connection: events_pb2.StationConnection = envelopes[0].connection
+    return connection
+
+
 async def boot(socket: Any) -> list[Any]:
     await socket.send(orjson.dumps(BOOT_16).decode())
     answer: list[Any] = orjson.loads(await asyncio.wait_for(socket.recv(), 5))
@@ -84,6 +95,8 @@ async def test_a_profile_2_station_connects_over_tls_and_boots(gateway: Gateway,
     assert info.security_profile == PROFILE_2
     request = gateway.authz.requests[-1]
     assert (request.connection_profile, request.client_certificate_sha256) == (PROFILE_2, "")
+    connected = await connected_event(gateway, "CP-TLS-2")
+    assert (connected.security_profile, connected.client_certificate_sha256) == (PROFILE_2, "")
 
 
 async def test_a_wrong_password_over_tls_is_refused_with_401(gateway: Gateway, ca: TestCa) -> None:
@@ -132,6 +145,11 @@ async def test_a_profile_3_station_connects_with_its_certificate_and_boots(gatew
         client.sha256,
         "",
     )
+    # The connected event names the certificate presented in the handshake, in the format of authz's
+    # certificate registry (lowercase hex SHA-256 of the DER), so consumers can match the two.
+    connected = await connected_event(gateway, "CP-TLS-3")
+    assert connected.security_profile == PROFILE_3
+    assert connected.client_certificate_sha256 == client.certificate.fingerprint(hashes.SHA256()).hex()
 
 
 async def test_a_certificate_naming_the_station_in_a_san_is_enough(gateway: Gateway, ca: TestCa) -> None:

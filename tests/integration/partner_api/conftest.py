@@ -24,6 +24,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("partner-api-platform")) as running:
+        # An open SLA incident and a security alert per tenant, for the routes that serve them (first: the
+        # fleet connects meanwhile, instead of being waited for before these start).
+        raise_incidents_and_alerts(running)
         # Every station connected and reporting, before any test looks.
         with running.client("operator") as client:
             wait_for(
@@ -33,6 +36,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 ),
                 timeout=60,
             )
-        # An open SLA incident and a security alert per tenant, for the routes that serve them.
-        raise_incidents_and_alerts(running)
         yield running

@@ -19,6 +19,7 @@ import httpx
 
 from chargewatch.devstack.platform import REALM, Platform, PlatformConfig, Ports
 from chargewatch.devstack.processes import ManagedProcess, start_process
+from tests.conftest import stop_platform
 
 T = TypeVar("T")
 USERS = ("operator", "partner-a", "partner-b", "sre", "analyst")
@@ -290,4 +291,4 @@ def running_stack(
         platform.processes.append(stack.simulator)
         yield stack
     finally:
-        platform.stop()
+        stop_platform(platform)

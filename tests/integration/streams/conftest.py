@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.support.tracing import install_span_exporter
 
 
 @pytest.fixture(scope="session")
 def span_exporter() -> InMemorySpanExporter:
-    """Collects every finished span; clear it at the start of a test that reads it."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        # Only the first call in a process takes effect; another test may have set one already.
-        trace.set_tracer_provider(TracerProvider())
-        provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        pytest.skip("a non-SDK tracer provider is installed in this process")
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
+    return install_span_exporter()

@@ -12,11 +12,13 @@ from typing import Any
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from chargewatch.auth import InvalidTokenError, Principal
 from chargewatch.partner_api.auth import CachedTokenValidator
 from chargewatch.partner_api.cache import ResponseCache, entity_tag, etag_matches
 from chargewatch.partner_api.commands import CommandNotApplicable, plan
+from chargewatch.partner_api.config import PartnerApiSettings
 from chargewatch.partner_api.events import EventHub, PublicEvent, render, sse_message
 from chargewatch.partner_api.models import (
     AvailabilityCommand,
@@ -116,6 +118,49 @@ def test_webhook_targets(url: str, insecure: bool, hosts: frozenset[str], ok: bo
     else:
         with pytest.raises(InvalidTarget):
             check_target(url, allow_insecure=insecure, allowed_hosts=hosts)
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure", "ports", "ok"),
+    [
+        ("https://hooks.partner.example/cw", False, frozenset({443}), True),  # no port: 443
+        ("https://hooks.partner.example:443/cw", False, frozenset({443}), True),
+        ("https://hooks.partner.example:8443/cw", False, frozenset({443}), False),
+        ("https://hooks.partner.example:80/cw", False, frozenset({443}), False),
+        ("https://203.0.113.7:8443/cw", False, frozenset({443}), False),
+        # An operator who opens 8443 in the chart opens it here too; 443 then stays open only if listed.
+        ("https://hooks.partner.example:8443/cw", False, frozenset({443, 8443}), True),
+        ("https://hooks.partner.example/cw", False, frozenset({8443}), False),
+        # Development and tests (loopback receivers on free ports): any port.
+        ("http://127.0.0.1:8443/cw", True, frozenset({443}), True),
+        ("https://hooks.partner.example:8443/cw", True, frozenset({443}), True),
+        # A port that is no port is refused even then.
+        ("https://hooks.partner.example:99999/cw", True, frozenset({443}), False),
+        ("https://hooks.partner.example:x/cw", False, frozenset({443}), False),
+    ],
+)
+def test_webhook_ports(url: str, insecure: bool, ports: frozenset[int], ok: bool) -> None:
+    if ok:
+        assert check_target(url, allow_insecure=insecure, allowed_ports=ports) == url
+    else:
+        with pytest.raises(InvalidTarget, match="port"):
+            check_target(url, allow_insecure=insecure, allowed_ports=ports)
+
+
+def test_webhook_port_message_names_the_open_port() -> None:
+    with pytest.raises(InvalidTarget) as raised:
+        check_target("https://hooks.partner.example:8443/cw", allow_insecure=False)
+    assert str(raised.value) == (
+        "url must use port 443 (an https URL without a port uses 443): deliveries cannot reach port 8443"
+    )
+
+
+def test_webhook_port_settings() -> None:
+    assert PartnerApiSettings().webhook_ports == frozenset({443})
+    assert PartnerApiSettings(webhook_allowed_ports=" 443, 8443 ").webhook_ports == frozenset({443, 8443})
+    for bad in ("", "443,", "https", "0", "70000"):
+        with pytest.raises(ValidationError):
+            PartnerApiSettings(webhook_allowed_ports=bad)
 
 
 def test_entity_tags_compare_weakly() -> None:

@@ -1,5 +1,13 @@
-"""Access tokens issued by the identity provider: validation, the principal they carry, and client credentials."""
+"""Access tokens issued by the identity provider: validation, the principal they carry, callers, client credentials."""
 
+from chargewatch.auth.callers import (
+    SERVICES_CLIENT_ID,
+    CallerAuthenticator,
+    Forbidden,
+    Unauthenticated,
+    bearer_token,
+    is_service_account,
+)
 from chargewatch.auth.client_credentials import ClientCredentialsToken
 from chargewatch.auth.principal import (
     KNOWN_ROLES,
@@ -20,10 +28,16 @@ __all__ = [
     "OPERATOR",
     "PARTNER",
     "SECURITY_ANALYST",
+    "SERVICES_CLIENT_ID",
     "SRE",
     "AccessTokenValidator",
+    "CallerAuthenticator",
     "ClientCredentialsToken",
+    "Forbidden",
     "IdentityProviderUnavailable",
     "InvalidTokenError",
     "Principal",
+    "Unauthenticated",
+    "bearer_token",
+    "is_service_account",
 ]

@@ -10,6 +10,8 @@ from typing import Any
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from chargewatch.rpc.callers import BearerToken, TokenSource
+
 DEFAULT_DEADLINE_SECONDS = 5.0
 
 _RETRYABLE_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
@@ -70,11 +72,13 @@ def client_channel(
     idempotent_methods: Sequence[str] = (),
     default_deadline: float = DEFAULT_DEADLINE_SECONDS,
     max_reconnect_backoff_seconds: float | None = None,
+    bearer: TokenSource | None = None,
 ) -> grpc.aio.Channel:
     """An insecure channel inside the cluster's network (mTLS belongs to the mesh or a later switch).
 
     `max_reconnect_backoff_seconds` caps gRPC's reconnect backoff (120 s by default) for a peer on
     a hot path: after that peer restarts, the channel tries again within that time.
+    `bearer` supplies the access token every call carries unless it sends its own `authorization`.
     """
     options: list[tuple[str, Any]] = [
         ("grpc.service_config", retry_service_config(idempotent_methods)),
@@ -88,7 +92,9 @@ def client_channel(
             ("grpc.min_reconnect_backoff_ms", min(backoff_ms, 1000)),
             ("grpc.max_reconnect_backoff_ms", backoff_ms),
         ]
-    interceptors = [_DefaultDeadline(default_deadline), *aio_client_interceptors()]  # type: ignore[no-untyped-call]
+    interceptors: list[Any] = [_DefaultDeadline(default_deadline), *aio_client_interceptors()]  # type: ignore[no-untyped-call]
+    if bearer is not None:
+        interceptors.append(BearerToken(bearer))
     return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
 
 

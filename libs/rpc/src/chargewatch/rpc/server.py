@@ -51,6 +51,7 @@ class GrpcServer:
         sampled_tracing: bool = False,
         reuse_port: bool = False,
         generic_handlers_only: bool = False,
+        caller_authentication: grpc.aio.ServerInterceptor | None = None,  # type: ignore[type-arg]
     ) -> None:
         """Options for hot services (all off by default):
 
@@ -61,15 +62,20 @@ class GrpcServer:
         - `generic_handlers_only`: methods are found through the services' generic handlers, not
           registered one by one: grpc.aio's serving loop waits on one future per registered method
           for every call it accepts, which for a service with dozens of methods costs more CPU than
-          looking the method up in a dict.
+          looking the method up in a dict;
+        - `caller_authentication`: every call but health and reflection must carry a valid access
+          token (`callers.CallerAuthentication`).
         """
         self.host = host
         self.port = port
         self.service_names: list[str] = []
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         interceptor = SampledServerInterceptor() if sampled_tracing else aio_server_interceptor()  # type: ignore[no-untyped-call]
+        interceptors: list[Any] = [interceptor]
+        if caller_authentication is not None:
+            interceptors.append(caller_authentication)
         self.server = grpc.aio.server(
-            interceptors=[interceptor],
+            interceptors=interceptors,
             maximum_concurrent_rpcs=max_concurrent_rpcs,
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -38,6 +38,7 @@ from chargewatch.streams.families import (
     partition_for,
     stream_name,
 )
+from chargewatch.streams.packed import bulk, execute_packed
 from chargewatch.v1.events_pb2 import EventEnvelope
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -118,11 +119,6 @@ def datetime_parts(moment: datetime) -> tuple[int, int]:
     return delta.days * 86_400 + delta.seconds, delta.microseconds * 1000
 
 
-def _bulk(value: bytes) -> bytes:
-    """A RESP bulk string."""
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
 def _tag(field_number: int, wire_type: int) -> bytes:
     return varint(field_number << 3 | wire_type)
 
@@ -169,7 +165,7 @@ class _KindCodec:
             kind,
             _string(_EVENT_TYPE, kind.event_type) + version,
             _tag(number, 2),
-            _bulk(b"type") + _bulk(kind.event_type.encode()),
+            bulk(b"type") + bulk(kind.event_type.encode()),
         )
 
 
@@ -245,7 +241,7 @@ def _codec(kind: EventKind) -> _KindCodec:
 
 
 # -- RESP (the Redis protocol) of the XADD (prepare) --------------------------------------------------
-_FIELD_ID: Final = _bulk(b"id")
+_FIELD_ID: Final = bulk(b"id")
 # After the event id's value: the station field and value, the traceparent field and value, the
 # data field and the length of its value.
 _MIDDLE: Final = b"$7\r\nstation\r\n$%d\r\n%s\r\n$11\r\ntraceparent\r\n$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n"
@@ -521,7 +517,7 @@ class EventPublisher:
         trim = [b"MAXLEN", b"~", str(self.max_len).encode()] if self.max_len is not None else []
         words = [b"XADD", stream.encode(), *trim, b"*"]
         # The words above, then five field / value pairs.
-        return b"*%d\r\n" % (len(words) + 10) + b"".join(_bulk(w) for w in words) + _FIELD_ID
+        return b"*%d\r\n" % (len(words) + 10) + b"".join(bulk(w) for w in words) + _FIELD_ID
 
     async def append(self, events: Sequence[PreparedEvent]) -> list[str]:
         """Append prepared events in one round trip on one connection; returns their entry ids in order.
@@ -562,25 +558,11 @@ class EventPublisher:
         return entry_ids
 
     async def _send(self, events: Sequence[PreparedEvent]) -> list[str]:
-        pool = self._redis.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            await connection.send_packed_command(b"".join(event.command for event in events), check_health=False)
-            replies: list[bytes | ResponseError] = []
-            for _ in events:
-                try:
-                    replies.append(await connection.read_response())
-                except ResponseError as refused:  # this command only; the next replies follow
-                    replies.append(refused)
-        except BaseException:
-            await connection.disconnect(nowait=True)
-            raise
-        finally:
-            await pool.release(connection)
+        replies = await execute_packed(self._redis, b"".join(event.command for event in events), len(events))
         refusal = next((reply for reply in replies if isinstance(reply, ResponseError)), None)
         if refusal is not None:
             raise refusal
-        return [text(reply) for reply in replies]  # type: ignore[arg-type]
+        return [text(reply) for reply in replies]
 
     # -- internals ------------------------------------------------------------------------------
     def _route(self, envelope: EventEnvelope) -> tuple[EventKind, str]:

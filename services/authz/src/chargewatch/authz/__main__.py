@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import uvloop
 
-from chargewatch.auth import AccessTokenValidator
+from chargewatch.auth import AccessTokenValidator, ClientCredentialsToken
 from chargewatch.authz import blocks, credentials, policies, tokens
 from chargewatch.authz.authorizer import Authorizer, DecisionPublisher, StationDirectory, reload_periodically
 from chargewatch.authz.blocks import BlockStore
@@ -65,10 +65,20 @@ async def serve(settings: AuthzSettings) -> None:
         settings.keycloak_client_secret.get_secret_value(),
         timeout_seconds=settings.keycloak_timeout_seconds,
     )
+    # The gateway authenticates its callers: authz calls it as the platform's service account.
+    secret = settings.keycloak_client_secret.get_secret_value()
+    service_token = (
+        ClientCredentialsToken(
+            f"{settings.issuer}/protocol/openid-connect/token", settings.keycloak_client_id, secret, http=http
+        )
+        if secret
+        else None
+    )
     gateway_channel = client_channel(
         settings.gateway_target,
         idempotent_methods=["chargewatch.v1.GatewayCommands/GetConnection"],
         default_deadline=settings.gateway_deadline_seconds,
+        bearer=service_token.get if service_token is not None else None,
     )
     gateway = GatewayCommandsClient(
         gateway_pb2_grpc.GatewayCommandsStub(gateway_channel), settings.gateway_deadline_seconds

@@ -13,40 +13,27 @@ from chargewatch.auth import (
     PARTNER,
     SECURITY_ANALYST,
     SRE,
-    AccessTokenValidator,
-    InvalidTokenError,
+    CallerAuthenticator,
+    Forbidden,
     Principal,
+    Unauthenticated,
 )
 
-
-class Unauthenticated(Exception):
-    """No valid access token; the message is safe to return."""
-
-
-class Forbidden(Exception):
-    """Authenticated but not allowed; the message is safe to return."""
+# Shared with every gRPC server (chargewatch.auth.callers); kept importable from here.
+__all__ = [
+    "OPERATOR_WIDE",
+    "CallerAuthenticator",
+    "Forbidden",
+    "Unauthenticated",
+    "actor",
+    "read_scope",
+    "require_blocker",
+    "require_operator",
+    "token_scope",
+]
 
 
 OPERATOR_WIDE = frozenset({OPERATOR, SRE, SECURITY_ANALYST})
-
-
-class CallerAuthenticator:
-    def __init__(self, validator: AccessTokenValidator) -> None:
-        self.validator = validator
-
-    async def principal(self, metadata: tuple[tuple[str, str | bytes], ...] | None) -> Principal:
-        header = ""
-        for key, value in metadata or ():
-            if key.lower() == "authorization":
-                header = value.decode() if isinstance(value, bytes) else value
-                break
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("a bearer access token is required in the authorization metadata")
-        try:
-            return await self.validator.validate(token.strip())
-        except InvalidTokenError as exc:
-            raise Unauthenticated(f"the access token is not valid: {exc.reason}") from exc
 
 
 def actor(principal: Principal) -> str:

@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -74,6 +75,52 @@ class TokenView:
         return cls(data["s"], data["r"], data["t"], data["g"], data["x"], data["at"])
 
 
+V = TypeVar("V")
+
+
+class LocalMemory(Generic[V]):
+    """What this process read in the last `seconds`, for at most `capacity` keys (oldest dropped first).
+
+    Keeps nothing when `seconds` is 0 or less. Shared by the token views here and the sessions
+    (`sessions.SessionTracker`).
+    """
+
+    __slots__ = ("_entries", "capacity", "seconds")
+
+    def __init__(self, seconds: float, capacity: int) -> None:
+        self.seconds = seconds
+        self.capacity = capacity
+        # key -> (monotonic time it leaves, value); insertion-ordered for eviction.
+        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        if hit[0] > time.monotonic():
+            return hit[1]
+        del self._entries[key]
+        return None
+
+    def put(self, key: str, value: V) -> None:
+        if self.seconds <= 0:
+            return
+        entries = self._entries
+        entries.pop(key, None)
+        entries[key] = (time.monotonic() + self.seconds, value)
+        while len(entries) > self.capacity:
+            entries.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+
 # Views kept in a process at most (oldest dropped first): about 200 bytes each.
 LOCAL_CAPACITY = 100_000
 
@@ -91,37 +138,19 @@ class TokenCache:
         self._redis = redis
         self.keep_seconds = keep_seconds
         self.unknown_seconds = unknown_seconds
-        self.local_seconds = local_seconds
-        self.local_capacity = local_capacity
-        # key -> (monotonic time it leaves, view); insertion-ordered for eviction.
-        self._local: OrderedDict[str, tuple[float, TokenView]] = OrderedDict()
+        self._local = LocalMemory[TokenView](local_seconds, local_capacity)
 
     def remembered(self, key: str) -> TokenView | None:
         """The view this process read or wrote in the last `local_seconds`, without asking Redis."""
-        hit = self._local.get(key)
-        if hit is None:
-            return None
-        if hit[0] > time.monotonic():
-            return hit[1]
-        del self._local[key]
-        return None
+        return self._local.get(key)
 
     def remember(self, key: str, view: TokenView) -> None:
         """Keep a view read from Redis by another path (the Authorize lookup)."""
-        self._remember(key, view)
-
-    def _remember(self, key: str, view: TokenView) -> None:
-        if self.local_seconds <= 0:
-            return
-        local = self._local
-        local.pop(key, None)
-        local[key] = (time.monotonic() + self.local_seconds, view)
-        while len(local) > self.local_capacity:
-            local.popitem(last=False)
+        self._local.put(key, view)
 
     async def get(self, key: str) -> TokenView | None:
-        if self.local_seconds > 0:
-            hit = self.remembered(key)
+        if self._local.seconds > 0:
+            hit = self._local.get(key)
             if hit is not None:
                 return hit
         with suppress_instrumentation():
@@ -129,22 +158,22 @@ class TokenCache:
         view = None if raw is None else TokenView.decode(raw if isinstance(raw, bytes) else raw.encode())
         # A miss is not kept: the next Authorize resolves the token and puts it.
         if view is not None:
-            self._remember(key, view)
+            self._local.put(key, view)
         return view
 
     async def put(self, key: str, view: TokenView) -> None:
         if view.status == INVALID and view.reason == "unknown_token":
             if self.unknown_seconds <= 0:
-                self._local.pop(key, None)
+                self._local.drop(key)
                 return
             ttl = self.unknown_seconds
         else:
             ttl = self.keep_seconds
         await self._redis.set(redis_key(key), view.encode(), px=max(1, int(ttl * 1000)))
-        self._remember(key, view)
+        self._local.put(key, view)
 
     async def invalidate(self, key: str) -> None:
-        self._local.pop(key, None)
+        self._local.drop(key)
         await self._redis.delete(redis_key(key))
 
 

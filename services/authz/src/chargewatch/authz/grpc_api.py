@@ -236,7 +236,7 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
     # -- plumbing ---------------------------------------------------------------------------------
     async def _caller(self, context: ServicerContext) -> Principal:
         try:
-            return await self.callers.principal(context.invocation_metadata())  # type: ignore[arg-type]
+            return await self.callers.principal(context.invocation_metadata())
         except access.Unauthenticated as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             raise AssertionError("unreachable") from exc

@@ -21,7 +21,6 @@ twice. (Renamed keys, as with the hash tags, are such a loss for the sessions ru
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from chargewatch.authz.cache import LocalMemory
 from chargewatch.authz.cache import redis_key as view_key
 from chargewatch.authz.pipelined_redis import PipelinedRedis, Script
 from chargewatch.streams import Event
@@ -180,40 +180,22 @@ class SessionTracker:
     ) -> None:
         self._redis = redis
         self._hot = hot
-        self.local_seconds = local_seconds
-        self.local_capacity = local_capacity
-        # token key -> (monotonic time it leaves, sessions as read); insertion-ordered for eviction.
-        self._local: OrderedDict[str, tuple[float, Sessions]] = OrderedDict()
+        self._local = LocalMemory[Sessions](local_seconds, local_capacity)
 
     # -- the process's own memory ---------------------------------------------------------------
     def remembered(self, key: str) -> Sessions | None:
         """The token's sessions as read in the last `local_seconds`, or None."""
-        hit = self._local.get(key)
-        if hit is None:
-            return None
-        if hit[0] > time.monotonic():
-            return hit[1]
-        del self._local[key]
-        return None
-
-    def _remember(self, key: str, sessions: Sessions) -> None:
-        if self.local_seconds <= 0:
-            return
-        local = self._local
-        local.pop(key, None)
-        local[key] = (time.monotonic() + self.local_seconds, sessions)
-        while len(local) > self.local_capacity:
-            local.popitem(last=False)
+        return self._local.get(key)
 
     def forget(self, key: str) -> None:
-        self._local.pop(key, None)
+        self._local.drop(key)
 
     # -- the Authorize path (one round trip each) ------------------------------------------------
     async def lookup(self, key: str) -> Lookup:
         """The token's cached view and its sessions (a plain Authorize)."""
         raw, flat = await self._hot.execute_many([("GET", view_key(key)), ("HGETALL", redis_key(key))])
         sessions = parse_sessions(flat, time.time())
-        self._remember(key, sessions)
+        self._local.put(key, sessions)
         return Lookup(raw, sessions)
 
     async def lookup_and_reserve(
@@ -243,7 +225,7 @@ class SessionTracker:
         )
         raw, reserved, flat = reply
         sessions = parse_sessions(flat, now)
-        self._remember(key, sessions)
+        self._local.put(key, sessions)
         return Lookup(raw, sessions, None if reserved == -1 else bool(reserved))
 
     async def reserve(self, key: str, station_id: str, transaction_id: str, *, limit: int, max_seconds: int) -> bool:
@@ -257,7 +239,7 @@ class SessionTracker:
             ]
         )
         reserved, flat = reply
-        self._remember(key, parse_sessions(flat, now))
+        self._local.put(key, parse_sessions(flat, now))
         return bool(reserved)
 
     @staticmethod

@@ -263,6 +263,7 @@ class GatewayEvents:
         remote_address: str,
         reason: str = "",
         close_code: int = 0,
+        client_certificate_sha256: str = "",
     ) -> events_pb2.StationConnection:
         return events_pb2.StationConnection(
             kind=kind,
@@ -272,14 +273,17 @@ class GatewayEvents:
             gateway_instance=self.gateway_instance,
             reason=reason,
             close_code=close_code,
+            client_certificate_sha256=client_certificate_sha256,
         )
 
-    async def connected(self, session: StationSession) -> None:
+    async def connected(self, session: StationSession, *, client_certificate_sha256: str = "") -> None:
+        """`client_certificate_sha256`: the certificate a mutual-TLS (profile 3) station presented."""
         payload = self._connection(
             events_pb2.StationConnection.KIND_CONNECTED,
             version=session.version,
             profile=session.identity.security_profile,
             remote_address=session.remote_address,
+            client_certificate_sha256=client_certificate_sha256,
         )
         await self._best_effort(session.station_id, session.tenant_id, [payload], "connected")
 

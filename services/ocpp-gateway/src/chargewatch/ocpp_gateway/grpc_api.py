@@ -6,6 +6,12 @@ idempotency key, sent, and audited: every SendCommand this replica answers publi
 `CommandAudit` with the arguments redacted. The session's outcomes (`CommandError`s) are
 translated to status codes here, once. A station's CALLERROR comes back as ABORTED with its
 OCPP error code in the `ocpp-error-code` trailer.
+
+Callers are authenticated by their access token (`chargewatch.rpc.CallerAuthentication`, wired in
+`__main__`), which also makes `requested_by` the validated principal. On top of that: commands and
+connection info need a tenant (its own stations only) or an operator-wide role, and a disconnect
+needs the operator or security-analyst role. A forwarded call carries the caller's own token, so
+the owning replica checks it again.
 """
 
 from __future__ import annotations
@@ -46,8 +52,9 @@ from chargewatch.ocpp_gateway.sessions import (
     StationSession,
     StationTimeout,
 )
-from chargewatch.rpc import ServicerContext
-from chargewatch.v1 import events_pb2, gateway_pb2, gateway_pb2_grpc
+from chargewatch.rpc import ServicerContext, current_caller
+from chargewatch.rpc.callers import to_proto
+from chargewatch.v1 import common_pb2, events_pb2, gateway_pb2, gateway_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,24 @@ OUTCOME_FORBIDDEN: Final = "forbidden"
 OUTCOME_REFUSED: Final = "refused"
 OUTCOME_REPLAYED: Final = "replayed"
 OUTCOME_FAILED: Final = "failed"
+
+# Roles that see every tenant's stations, and those that may take a station off.
+_OPERATOR_WIDE: Final = frozenset({"operator", "sre", "security-analyst"})
+_DISCONNECTERS: Final = frozenset({"operator", "security-analyst"})
+
+
+def _authorization(context: ServicerContext) -> tuple[tuple[str, str], ...]:
+    """The caller's own `authorization` entry, forwarded so the owning replica authenticates it too."""
+    for key, value in context.invocation_metadata() or ():
+        if key.lower() == "authorization":
+            return (("authorization", value.decode() if isinstance(value, bytes) else value),)
+    return ()
+
+
+def _may_reach(principal: common_pb2.Principal) -> bool:
+    """A principal confined to a tenant, or with an operator-wide role (checked only for authenticated callers)."""
+    return current_caller() is None or bool(principal.tenant_id) or not _OPERATOR_WIDE.isdisjoint(principal.roles)
+
 
 _REFUSAL_CODES: Final = {
     Refusal.UNKNOWN_KIND: grpc.StatusCode.INVALID_ARGUMENT,
@@ -141,7 +166,8 @@ class GatewayCommandsServicer(gateway_pb2_grpc.GatewayCommandsServicer):
         )
         call = getattr(self.forwarder.stub(owner), method)
         try:
-            return await call(request, timeout=timeout, metadata=self.forwarder.metadata())
+            metadata = (*self.forwarder.metadata(), *_authorization(context))
+            return await call(request, timeout=timeout, metadata=metadata)
         except grpc.aio.AioRpcError as error:
             # At run time a sequence of (key, value) pairs, whatever the stubs say.
             received: Any = error.trailing_metadata() or ()
@@ -158,7 +184,13 @@ class GatewayCommandsServicer(gateway_pb2_grpc.GatewayCommandsServicer):
     async def GetConnection(
         self, request: gateway_pb2.GetConnectionRequest, context: ServicerContext
     ) -> gateway_pb2.StationConnectionInfo:
+        caller = current_caller()
+        principal = to_proto(caller.principal) if caller is not None else None
+        if principal is not None and not _may_reach(principal):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "this needs a tenant or an operator-wide role")
         session = self.registry.get(request.station_id)
+        if session is not None and principal is not None and principal.tenant_id not in ("", session.tenant_id):
+            session = None  # another tenant's station is answered exactly as one not connected
         if session is None:
             forwarded: gateway_pb2.StationConnectionInfo | None = await self._forwarded(
                 "GetConnection", request, context
@@ -180,6 +212,8 @@ class GatewayCommandsServicer(gateway_pb2_grpc.GatewayCommandsServicer):
     async def Disconnect(
         self, request: gateway_pb2.DisconnectRequest, context: ServicerContext
     ) -> gateway_pb2.DisconnectReply:
+        if current_caller() is not None and _DISCONNECTERS.isdisjoint(request.requested_by.roles):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "this needs the operator or security-analyst role")
         if self.authentication_cache is not None:
             # A station taken off (a quarantine's response) must ask authz again to come back.
             self.authentication_cache.forget(request.station_id)
@@ -224,6 +258,14 @@ class GatewayCommandsServicer(gateway_pb2_grpc.GatewayCommandsServicer):
     ) -> gateway_pb2.CommandReply:
         audit.tenant_id = session.tenant_id
         principal_tenant = request.requested_by.tenant_id
+        if not _may_reach(request.requested_by):
+            await self._fail(
+                context,
+                audit,
+                OUTCOME_FORBIDDEN,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "commands need a tenant or an operator-wide role",
+            )
         if principal_tenant and principal_tenant != session.tenant_id:
             await self._fail(
                 context,

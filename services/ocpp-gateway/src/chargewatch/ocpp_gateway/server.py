@@ -101,6 +101,8 @@ class _Accepted:
     identity: StationIdentity
     version: OcppVersion
     remote_address: str
+    # SHA-256 (lowercase hex, as authz's certificate registry) of the profile-3 client certificate; else "".
+    certificate_sha256: str = ""
 
 
 class OcppServer:
@@ -357,7 +359,9 @@ class OcppServer:
                 # few seconds, for stations that read the header.
                 response.headers["Retry-After"] = str(random.randint(1, _MAX_RETRY_AFTER_SECONDS))  # noqa: S311
             return response
-        self._accepted[connection] = _Accepted(decision.identity, version, remote)
+        self._accepted[connection] = _Accepted(
+            decision.identity, version, remote, certificate.sha256 if certificate is not None else ""
+        )
         return None
 
     # -- session ----------------------------------------------------------------------------------
@@ -381,7 +385,7 @@ class OcppServer:
             await self.ownership.claim(session.station_id)
         version_labels = _VERSION_LABELS[session.version]
         instruments.connection_tally.add(version_labels, 1)
-        await self.events.connected(session)
+        await self.events.connected(session, client_certificate_sha256=accepted.certificate_sha256)
         log.info(
             "station connected",
             extra={

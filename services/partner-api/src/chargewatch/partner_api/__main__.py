@@ -17,7 +17,7 @@ from chargewatch.partner_api import webhooks
 from chargewatch.partner_api.app import create_app
 from chargewatch.partner_api.auth import CachedTokenValidator
 from chargewatch.partner_api.cache import ResponseCache
-from chargewatch.partner_api.clients import ServiceClients
+from chargewatch.partner_api.clients import ForwardCallerToken, ServiceClients
 from chargewatch.partner_api.config import PartnerApiSettings
 from chargewatch.partner_api.events import FAMILIES, EventHub
 from chargewatch.partner_api.ratelimit import RateLimiter
@@ -95,7 +95,7 @@ async def serve(settings: PartnerApiSettings) -> None:
     app = create_app(services=services, readiness=runtime.readiness)
     server = _Server(
         uvicorn.Config(
-            app,
+            ForwardCallerToken(app),  # every gRPC call goes with the user's own token
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,

@@ -1,8 +1,16 @@
-"""gRPC channels and stubs to the services the API fronts."""
+"""gRPC channels and stubs to the services the API fronts.
+
+Every service authenticates its caller: each call carries the end user's own bearer token (the one
+of the HTTP request being served, see `ForwardCallerToken`), so a service grants exactly what the
+user's token grants, whatever principal the request names.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -77,6 +85,50 @@ _SECURITY_IDEMPOTENT = tuple(
 )
 
 
+_CALLER_TOKEN: ContextVar[str | None] = ContextVar("partner_api_caller_token", default=None)
+
+AsgiApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+]
+
+
+async def caller_token() -> str | None:
+    """The bearer token of the HTTP request being served (None outside one, or without a token)."""
+    return _CALLER_TOKEN.get()
+
+
+class ForwardCallerToken:
+    """ASGI wrapper: the request's bearer token goes with every gRPC call made while serving it.
+
+    The token is taken as sent; the API has validated it before any call (deps.get_principal, the
+    fast path), and the called service validates it again.
+    """
+
+    def __init__(self, app: AsgiApp) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        token: str | None = None
+        for name, value in scope.get("headers") or ():
+            if name == b"authorization":
+                scheme, _, rest = value.decode("latin-1").partition(" ")
+                token = rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
+                break
+        reset = _CALLER_TOKEN.set(token)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _CALLER_TOKEN.reset(reset)
+
+
 @dataclass
 class ServiceClients:
     telemetry_channel: grpc.aio.Channel
@@ -95,7 +147,7 @@ class ServiceClients:
         deadline = settings.grpc_deadline_seconds
 
         def channel(target: str, idempotent: tuple[str, ...]) -> grpc.aio.Channel:
-            return client_channel(target, idempotent_methods=idempotent, default_deadline=deadline)
+            return client_channel(target, idempotent_methods=idempotent, default_deadline=deadline, bearer=caller_token)
 
         telemetry = channel(settings.telemetry_target, _TELEMETRY_IDEMPOTENT)
         authz = channel(settings.authz_target, _AUTHZ_IDEMPOTENT)

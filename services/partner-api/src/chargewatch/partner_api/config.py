@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from chargewatch.config import ServiceSettings, shared
@@ -67,10 +67,17 @@ class PartnerApiSettings(ServiceSettings):
     webhook_backoff_max_seconds: float = Field(900.0, gt=0, description="Longest delay between two attempts")
     webhook_timeout_seconds: float = Field(5.0, gt=0, description="Time a receiver has to answer one delivery")
     webhook_allow_insecure_urls: bool = Field(
-        False, description="Accept http:// and loopback webhook URLs (development and tests only)"
+        False,
+        description="Accept http://, loopback and private webhook URLs on any port (development and tests only)",
     )
     webhook_allowed_hosts: str = Field(
         "", description="Comma-separated host names webhooks may target (empty: any public host)"
+    )
+    webhook_allowed_ports: str = Field(
+        "443",
+        pattern=r"^\s*\d{1,5}\s*(,\s*\d{1,5}\s*)*$",
+        description="Comma-separated ports https webhook URLs may use: those the chart's NetworkPolicy opens "
+        "(networkPolicy.publicEgress.ports)",
     )
     max_export_rows: int = Field(100_000, ge=1, description="Rows one CSV export returns at most")
 
@@ -86,6 +93,17 @@ class PartnerApiSettings(ServiceSettings):
     @property
     def webhook_hosts(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip())
+
+    @property
+    def webhook_ports(self) -> frozenset[int]:
+        return frozenset(int(p) for p in self.webhook_allowed_ports.split(","))
+
+    @field_validator("webhook_allowed_ports")
+    @classmethod
+    def _ports_in_range(cls, value: str) -> str:
+        if not all(1 <= int(p) <= 65535 for p in value.split(",")):
+            raise ValueError("webhook ports must lie between 1 and 65535")
+        return value
 
     @property
     def cors_origins(self) -> list[str]:

@@ -530,7 +530,12 @@ class WebhookCreate(Strict):
             "examples": [{"url": "https://partner.example/hooks/chargewatch", "events": ["station.status"]}]
         },
     )
-    url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://", description="https:// in production")
+    url: str = Field(
+        min_length=8,
+        max_length=2048,
+        pattern=r"^https?://",
+        description="https:// on port 443 (no port or :443) in production, to a public address",
+    )
     events: list[SubscribableEvent] = Field(
         min_length=1, max_length=10, description="alert.* need the operator or security-analyst role"
     )

@@ -109,12 +109,28 @@ class InvalidTarget(ValueError):
     """The webhook URL may not be delivered to."""
 
 
-def check_target(url: str, *, allow_insecure: bool, allowed_hosts: frozenset[str] = frozenset()) -> str:
-    """The URL, if deliveries may go there: https to a public host (http and loopback in development),
-    and one of `allowed_hosts` when that list is set."""
+HTTPS_PORT: Final = 443
+# The ports the Helm chart's NetworkPolicy opens to public addresses (networkPolicy.publicEgress.ports).
+DEFAULT_WEBHOOK_PORTS: Final = frozenset({HTTPS_PORT})
+
+
+def check_target(
+    url: str,
+    *,
+    allow_insecure: bool,
+    allowed_hosts: frozenset[str] = frozenset(),
+    allowed_ports: frozenset[int] = DEFAULT_WEBHOOK_PORTS,
+) -> str:
+    """The URL, if deliveries may go there: https to a public host on one of `allowed_ports` (443, the
+    https default, unless configured otherwise), and one of `allowed_hosts` when that list is set.
+    `allow_insecure` (development and tests) also admits http, loopback and private hosts, on any port."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidTarget("url must be an absolute https:// URL")
+    try:
+        port = parts.port
+    except ValueError as exc:  # not a number, or out of range
+        raise InvalidTarget("url has an invalid port") from exc
     if allowed_hosts and parts.hostname.lower() not in allowed_hosts:
         raise InvalidTarget(f"url must name one of the allowed hosts: {', '.join(sorted(allowed_hosts))}")
     if parts.username or parts.password:
@@ -125,6 +141,15 @@ def check_target(url: str, *, allow_insecure: bool, allowed_hosts: frozenset[str
         return url
     if parts.scheme != "https":
         raise InvalidTarget("url must use https")
+    # Deliveries leave the cluster only to the ports the NetworkPolicy opens: a URL on another port would
+    # be accepted and then never delivered, so it is refused here instead.
+    port = HTTPS_PORT if port is None else port
+    if port not in allowed_ports:
+        ports = ", ".join(str(p) for p in sorted(allowed_ports))
+        which = f"port {ports}" if len(allowed_ports) == 1 else f"one of the ports {ports}"
+        raise InvalidTarget(
+            f"url must use {which} (an https URL without a port uses 443): deliveries cannot reach port {port}"
+        )
     host = parts.hostname.lower()
     if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
         raise InvalidTarget("url must name a public host")

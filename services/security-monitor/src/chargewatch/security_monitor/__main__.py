@@ -11,10 +11,10 @@ import asyncio
 
 import httpx
 
-from chargewatch.auth import ClientCredentialsToken
+from chargewatch.auth import AccessTokenValidator, CallerAuthenticator, ClientCredentialsToken
 from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
-from chargewatch.rpc import client_channel
+from chargewatch.rpc import CallerAuthentication, GrpcServer, client_channel
 from chargewatch.security_monitor import store
 from chargewatch.security_monitor.alerts import AlertBook
 from chargewatch.security_monitor.catalogue import Parameters
@@ -63,15 +63,17 @@ async def serve(settings: SecurityMonitorSettings) -> None:
     deadline = settings.rpc_deadline_seconds
     authz_channel = client_channel(settings.authz_target, default_deadline=deadline)
     gateway_channel = client_channel(settings.gateway_target, default_deadline=deadline)
-    telemetry_channel = client_channel(
-        settings.telemetry_target,
-        idempotent_methods=["chargewatch.v1.Telemetry/ListStations", "chargewatch.v1.Telemetry/GetStation"],
-        default_deadline=deadline,
-    )
     http = httpx.AsyncClient(timeout=deadline)
     secret = settings.client_secret.get_secret_value()
     token = (
         ClientCredentialsToken(settings.effective_token_url, settings.client_id, secret, http=http) if secret else None
+    )
+    # Telemetry authenticates its callers too: station listings go with the service account's token.
+    telemetry_channel = client_channel(
+        settings.telemetry_target,
+        idempotent_methods=["chargewatch.v1.Telemetry/ListStations", "chargewatch.v1.Telemetry/GetStation"],
+        default_deadline=deadline,
+        bearer=token.get if token is not None else None,
     )
     clients = ResponseClients(
         authz_pb2_grpc.AuthzStub(authz_channel),
@@ -114,6 +116,15 @@ async def serve(settings: SecurityMonitorSettings) -> None:
         max_deliveries=settings.max_deliveries,
         checkpoint_seconds=settings.checkpoint_seconds,
     )
+    if settings.require_caller_token:  # off only in development (config.py refuses it in production)
+        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
+        runtime.on_shutdown(validator.close)
+        runtime.depends_on("identity-provider-keys", validator.ready)
+        runtime.grpc = GrpcServer(
+            settings.grpc_host,
+            settings.grpc_port,
+            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
+        )
     runtime.add_grpc_service(
         security_pb2_grpc.add_SecurityServicer_to_server,
         SecurityServicer(

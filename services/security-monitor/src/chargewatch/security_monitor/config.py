@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chargewatch.config import ServiceSettings, shared
@@ -45,8 +45,18 @@ class SecurityMonitorSettings(ServiceSettings):
     token_url: str = Field(
         "", description="Token endpoint for client credentials (empty: the realm's endpoint under keycloak_url)"
     )
-    client_id: str = Field("chargewatch-services", description="Client the monitor authenticates to authz as")
+    client_id: str = Field(
+        "chargewatch-services", description="Client the monitor authenticates to authz, gateway and telemetry as"
+    )
     client_secret: SecretStr = Field(SecretStr(""), description="Secret of client_id (from a Kubernetes Secret)")
+    api_audience: str = shared(
+        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience callers' access tokens must carry"
+    )
+    require_caller_token: bool = Field(
+        True,
+        description="Authenticate every gRPC caller by its bearer access token (false: development and "
+        "in-process tests only; refused in production mode)",
+    )
 
     response_mode: Literal["enforce", "dry_run", "off"] = Field(
         "enforce",
@@ -87,6 +97,12 @@ class SecurityMonitorSettings(ServiceSettings):
         for spec in value:
             MaintenanceWindows.parse(spec)
         return value
+
+    @model_validator(mode="after")
+    def _caller_tokens_outside_development(self) -> Self:
+        if self.is_production and not self.require_caller_token:
+            raise ValueError("require_caller_token may be false in development mode only")
+        return self
 
     @property
     def issuer(self) -> str:

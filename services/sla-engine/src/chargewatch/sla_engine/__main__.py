@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import gc
 
+from chargewatch.auth import AccessTokenValidator, CallerAuthenticator, ClientCredentialsToken
 from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
-from chargewatch.rpc import client_channel
+from chargewatch.rpc import CallerAuthentication, GrpcServer, client_channel
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
 from chargewatch.sla_engine import instruments, reports, store
@@ -69,11 +70,15 @@ async def serve(settings: SlaEngineSettings) -> None:
         producer=f"{PRODUCER}/{instance}",
     )
     stub: telemetry_pb2_grpc.TelemetryAsyncStub | None = None
+    # Telemetry authenticates its callers: the engine calls as the platform's service account.
+    secret = settings.client_secret.get_secret_value()
+    service_token = ClientCredentialsToken(settings.effective_token_url, settings.client_id, secret) if secret else None
     if settings.telemetry_target:
         telemetry = client_channel(
             settings.telemetry_target,
             idempotent_methods=["chargewatch.v1.Telemetry/GetStation"],
             default_deadline=settings.telemetry_deadline_seconds,
+            bearer=service_token.get if service_token is not None else None,
         )
         runtime.on_shutdown(lambda: telemetry.close(None))
         stub = telemetry_pb2_grpc.TelemetryStub(telemetry)
@@ -104,6 +109,15 @@ async def serve(settings: SlaEngineSettings) -> None:
     builder = reports.ReportBuilder(
         queries, min_energy_wh=settings.session_min_energy_wh, retry_window_ms=settings.retry_window_minutes * 60_000
     )
+    if settings.require_caller_token:  # off only in development (config.py refuses it in production)
+        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
+        runtime.on_shutdown(validator.close)
+        runtime.depends_on("identity-provider-keys", validator.ready)
+        runtime.grpc = GrpcServer(
+            settings.grpc_host,
+            settings.grpc_port,
+            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
+        )
     servicer = SlaServicer(
         queries,
         builder,

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 REALM = "chargewatch"
 CLI_CLIENT = "chargewatch-cli"
+# The platform's service account and its development secret (a real deployment reads a Secret).
+SERVICES_CLIENT = "chargewatch-services"
+SERVICES_CLIENT_SECRET = "dev-chargewatch-services-secret"  # noqa: S105 - the development realm's documented value
 TENANTS = ("partner-a", "partner-b")
 # Sites of the simulated fleet, per tenant, with a location each (lat, lon).
 SITES: dict[str, list[tuple[str, float, float]]] = {
@@ -276,10 +279,12 @@ class Platform:
             env[f"{prefix}{name}"] = value
         if service == "authz":
             # The development realm's documented secret; a real deployment reads a Secret.
-            env[f"{prefix}KEYCLOAK_CLIENT_SECRET"] = "dev-chargewatch-services-secret"
-        if service == "security-monitor":
-            # The same development service account authenticates the monitor's responses to authz.
-            env[f"{prefix}CLIENT_SECRET"] = "dev-chargewatch-services-secret"
+            env[f"{prefix}KEYCLOAK_CLIENT_SECRET"] = SERVICES_CLIENT_SECRET
+        if service in ("security-monitor", "sla-engine"):
+            # The same development service account authenticates the monitor's calls to authz, the
+            # gateway and telemetry, and the SLA engine's station lookups in telemetry. Every gRPC
+            # server checks its callers' tokens here (CW_*_REQUIRE_CALLER_TOKEN keeps its default, true).
+            env[f"{prefix}CLIENT_SECRET"] = SERVICES_CLIENT_SECRET
         return env
 
     def _start_service(self, service: str) -> None:
@@ -340,6 +345,23 @@ class Platform:
         )
         reply.raise_for_status()
         return str(reply.json()["access_token"])
+
+    def services_token(self) -> str:
+        """A client-credentials token of the platform's service account (`chargewatch-services`)."""
+        reply = httpx.post(
+            self.token_url,
+            data={"grant_type": "client_credentials"},
+            auth=(SERVICES_CLIENT, SERVICES_CLIENT_SECRET),
+            timeout=10,
+        )
+        reply.raise_for_status()
+        return str(reply.json()["access_token"])
+
+    def grpc_metadata(self, username: str | None = None) -> tuple[tuple[str, str]]:
+        """The `authorization` metadata every gRPC server here requires: a user's token (the password is
+        the user name in the development realm), or the service account's when no user is named."""
+        token = self.token(username) if username else self.services_token()
+        return (("authorization", f"Bearer {token}"),)
 
     def provision_fleet(self) -> None:
         plan = fleet_plan(self.config.stations)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import grpc
 import orjson
 from fastapi import APIRouter, Header, Path
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from chargewatch.auth import Principal
@@ -58,6 +60,11 @@ _COMMAND_ERRORS = {
 }
 
 
+def _command(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A command route: POST `path`, answered with a `CommandResult` or one of the command problems."""
+    return router.post(path, response_model=CommandResult, responses=_RESPONSES, summary=summary)
+
+
 async def send(
     name: str, body: BaseModel, station_id: str, principal: Principal, services: Services, key: str | None
 ) -> CommandResult:
@@ -101,7 +108,7 @@ async def send(
     )
 
 
-@router.post("/start", response_model=CommandResult, responses=_RESPONSES, summary="Start charging remotely")
+@_command("/start", "Start charging remotely")
 async def start(
     body: StartCommand,
     station_id: StationId,
@@ -113,7 +120,7 @@ async def start(
     return await send("start", body, station_id, principal, services, idempotency_key)
 
 
-@router.post("/stop", response_model=CommandResult, responses=_RESPONSES, summary="Stop a charging session")
+@_command("/stop", "Stop a charging session")
 async def stop(
     body: StopCommand,
     station_id: StationId,
@@ -125,7 +132,7 @@ async def stop(
     return await send("stop", body, station_id, principal, services, idempotency_key)
 
 
-@router.post("/reset", response_model=CommandResult, responses=_RESPONSES, summary="Reset the station")
+@_command("/reset", "Reset the station")
 async def reset(
     body: ResetCommand,
     station_id: StationId,
@@ -137,7 +144,7 @@ async def reset(
     return await send("reset", body, station_id, principal, services, idempotency_key)
 
 
-@router.post("/unlock", response_model=CommandResult, responses=_RESPONSES, summary="Unlock a connector")
+@_command("/unlock", "Unlock a connector")
 async def unlock(
     body: UnlockCommand,
     station_id: StationId,
@@ -148,12 +155,7 @@ async def unlock(
     return await send("unlock", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/availability",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Make the station or one EVSE operative or inoperative",
-)
+@_command("/availability", "Make the station or one EVSE operative or inoperative")
 async def availability(
     body: AvailabilityCommand,
     station_id: StationId,
@@ -164,12 +166,7 @@ async def availability(
     return await send("availability", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/trigger",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Ask the station to send a message now (status, meter values, heartbeat, boot, ...)",
-)
+@_command("/trigger", "Ask the station to send a message now (status, meter values, heartbeat, boot, ...)")
 async def trigger(
     body: TriggerCommand,
     station_id: StationId,
@@ -181,12 +178,7 @@ async def trigger(
     return await send("trigger", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/clear-cache",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Clear the station's authorization cache",
-)
+@_command("/clear-cache", "Clear the station's authorization cache")
 async def clear_cache(
     station_id: StationId,
     principal: ActorDep,
@@ -197,12 +189,7 @@ async def clear_cache(
     return await send("clear-cache", body or EmptyCommand(), station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/local-list-version",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="The version of the station's local authorization list",
-)
+@_command("/local-list-version", "The version of the station's local authorization list")
 async def local_list_version(
     station_id: StationId,
     principal: ActorDep,
@@ -214,12 +201,7 @@ async def local_list_version(
     return await send("local-list-version", body or EmptyCommand(), station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/get-configuration",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Read the station's configuration (1.6 keys, 2.0.1 component variables) (operator)",
-)
+@_command("/get-configuration", "Read the station's configuration (1.6 keys, 2.0.1 component variables) (operator)")
 async def get_configuration(
     body: GetConfigurationCommand,
     station_id: StationId,
@@ -231,12 +213,7 @@ async def get_configuration(
     return await send("get-configuration", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/change-configuration",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Change one setting of the station (operator)",
-)
+@_command("/change-configuration", "Change one setting of the station (operator)")
 async def change_configuration(
     body: ChangeConfigurationCommand,
     station_id: StationId,
@@ -249,12 +226,7 @@ async def change_configuration(
     return await send("change-configuration", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/firmware",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Update the station's firmware (operator); signed at security profiles 2 and 3",
-)
+@_command("/firmware", "Update the station's firmware (operator); signed at security profiles 2 and 3")
 async def update_firmware(
     body: FirmwareCommand,
     station_id: StationId,
@@ -267,12 +239,7 @@ async def update_firmware(
     return await send("firmware", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/logs",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="Have the station upload its diagnostics or security log (operator)",
-)
+@_command("/logs", "Have the station upload its diagnostics or security log (operator)")
 async def upload_logs(
     body: LogCommand,
     station_id: StationId,
@@ -284,12 +251,7 @@ async def upload_logs(
     return await send("logs", body, station_id, principal, services, idempotency_key)
 
 
-@router.post(
-    "/data-transfer",
-    response_model=CommandResult,
-    responses=_RESPONSES,
-    summary="A vendor-specific DataTransfer (operator)",
-)
+@_command("/data-transfer", "A vendor-specific DataTransfer (operator)")
 async def data_transfer(
     body: DataTransferCommand,
     station_id: StationId,

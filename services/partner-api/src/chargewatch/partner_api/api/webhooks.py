@@ -69,6 +69,7 @@ async def create_webhook(
             body.url,
             allow_insecure=settings.webhook_allow_insecure_urls or not settings.is_production,
             allowed_hosts=settings.webhook_hosts,
+            allowed_ports=settings.webhook_ports,
         )
     except InvalidTarget as exc:
         raise ApiError(422, "invalid-webhook-url", "Invalid Request", str(exc)) from exc
