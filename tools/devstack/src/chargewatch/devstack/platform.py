@@ -28,6 +28,7 @@ from chargewatch.devstack.processes import (
     start_mongo_store,
     start_process,
     start_redis,
+    wait_for_port,
 )
 
 log = logging.getLogger(__name__)
@@ -193,8 +194,11 @@ class Platform:
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_infrastructure()
+            # All six at once: each spends its first seconds importing and waiting on its peers.
             for service in SERVICES:
                 self._start_service(service)
+            for service in SERVICES:
+                self._wait_service(service)
             self.wait_ready()
             self.provision_fleet()
             if self.config.simulate and self.fleet:
@@ -290,14 +294,18 @@ class Platform:
     def _start_service(self, service: str) -> None:
         self.processes.append(
             start_process(
-                service,
-                [sys.executable, "-m", MODULES[service]],
-                env=self.service_env(service),
-                log_dir=self.log_dir,
-                port=self.config.ports.ops(service),
-                timeout=60,
+                service, [sys.executable, "-m", MODULES[service]], env=self.service_env(service), log_dir=self.log_dir
             )
         )
+
+    def _wait_service(self, service: str) -> None:
+        """Until the service's ops port accepts; its log's end in the error when it exits first."""
+        managed = next(p for p in self.processes if p.name == service)
+        managed.port = self.config.ports.ops(service)
+        try:
+            wait_for_port(managed.port, timeout=60, process=managed.popen)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{service} did not start: {exc}\n{managed.log_text()[-4000:]}") from exc
 
     def service_process(self, service: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == service)
