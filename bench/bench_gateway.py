@@ -186,7 +186,9 @@ def _start_server(kind: str, infra: Infrastructure) -> tuple[ManagedProcess, int
     if kind == "gateway":
         grpc_port, ops_port = free_port(), free_port()
         env = {
-            "CHARGEWATCH_MODE": "production",
+            # Development mode only so that the gRPC caller check may be off (no identity provider here;
+            # the benchmark sends no gRPC calls); the gateway's OCPP path does not depend on the mode.
+            "CHARGEWATCH_MODE": "development",
             "REDIS_URL": infra.redis_url,
             "CW_GATEWAY_OCPP_HOST": "127.0.0.1",
             "CW_GATEWAY_OCPP_PORT": str(port),
