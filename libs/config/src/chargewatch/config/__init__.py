@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Mode", "ServiceSettings", "instance_name", "shared"]
+__all__ = ["CallerTokenSettings", "Mode", "ServiceSettings", "instance_name", "shared"]
 
 
 class Mode(enum.StrEnum):
@@ -76,3 +76,29 @@ class ServiceSettings(BaseSettings):
                 if raw is None or str(raw).strip().lower() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name} must be set to a real secret in production mode")
         return self
+
+
+class CallerTokenSettings(ServiceSettings):
+    """A gRPC server that authenticates every caller by its bearer access token (docs/architecture.md,
+    "Who calls whom"): where the tokens come from, and the development-only switch to turn it off."""
+
+    keycloak_url: str = shared("KEYCLOAK_URL", default="http://127.0.0.1:8180", description="Keycloak base URL")
+    keycloak_realm: str = shared("KEYCLOAK_REALM", default="chargewatch", description="Keycloak realm")
+    api_audience: str = shared(
+        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience callers' access tokens must carry"
+    )
+    require_caller_token: bool = Field(
+        True,
+        description="Authenticate every gRPC caller by its bearer access token (false: development and "
+        "in-process tests only; refused in production mode)",
+    )
+
+    @model_validator(mode="after")
+    def _caller_tokens_outside_development(self) -> Self:
+        if self.is_production and not self.require_caller_token:
+            raise ValueError("require_caller_token may be false in development mode only")
+        return self
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"

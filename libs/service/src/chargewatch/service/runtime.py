@@ -19,9 +19,10 @@ from typing import Any
 
 import grpc
 
-from chargewatch.config import ServiceSettings
+from chargewatch.auth import AccessTokenValidator, CallerAuthenticator
+from chargewatch.config import CallerTokenSettings, ServiceSettings
 from chargewatch.observability import OpsServer, setup_observability
-from chargewatch.rpc import GrpcServer
+from chargewatch.rpc import CallerAuthentication, GrpcServer
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,21 @@ class ServiceRuntime:
         """Readiness and gRPC health follow this probe: SERVING only while every probe is true."""
         self._probes[name] = probe
         self._state[name] = False
+
+    def authenticate_callers(self, settings: CallerTokenSettings) -> None:
+        """Every gRPC call must carry a valid access token (docs/architecture.md, "Who calls whom"); off
+        only when `require_caller_token` is false, which the settings refuse in production. Call it
+        before adding the gRPC services; readiness waits for the identity provider's keys."""
+        if not settings.require_caller_token:
+            return
+        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
+        self.on_shutdown(validator.close)
+        self.depends_on("identity-provider-keys", validator.ready)
+        self.grpc = GrpcServer(
+            settings.grpc_host,
+            settings.grpc_port,
+            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
+        )
 
     def add_grpc_service(
         self, add_to_server: Callable[[Any, grpc.aio.Server], None], servicer: Any, full_name: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uvloop
 
-from chargewatch.auth import AccessTokenValidator, CallerAuthenticator
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator, authentication_cache
 from chargewatch.ocpp_gateway.authorization import Authorizer
 from chargewatch.ocpp_gateway.config import GatewaySettings
@@ -17,7 +16,7 @@ from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.server import OcppServer
 from chargewatch.ocpp_gateway.sessions import SessionRegistry
 from chargewatch.ocpp_gateway.transactions import TransactionStore
-from chargewatch.rpc import CallerAuthentication, GrpcServer, client_channel, health_check
+from chargewatch.rpc import client_channel, health_check
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.redis_client import redis_client
 from chargewatch.streams import EventPublisher
@@ -99,15 +98,7 @@ async def serve(settings: GatewaySettings) -> None:
     runtime.depends_on("redis", redis_up)
     runtime.depends_on("authz", authz_up)
     runtime.depends_on("ocpp-endpoint", server.listening)
-    if settings.require_caller_token:  # off only in development (config.py refuses it in production)
-        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
-        runtime.on_shutdown(validator.close)
-        runtime.depends_on("identity-provider-keys", validator.ready)
-        runtime.grpc = GrpcServer(
-            settings.grpc_host,
-            settings.grpc_port,
-            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
-        )
+    runtime.authenticate_callers(settings)
     runtime.add_grpc_service(
         gateway_pb2_grpc.add_GatewayCommandsServicer_to_server,
         GatewayCommandsServicer(

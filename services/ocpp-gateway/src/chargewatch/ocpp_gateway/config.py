@@ -10,13 +10,13 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import ServiceSettings, instance_name, shared
+from chargewatch.config import CallerTokenSettings, instance_name
 
 # Subprotocols this gateway can speak, in the order it prefers them when a station offers several.
 KNOWN_SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(CallerTokenSettings):
     model_config = SettingsConfigDict(env_prefix="CW_GATEWAY_", extra="ignore", populate_by_name=True)
 
     grpc_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the GatewayCommands service")
@@ -177,28 +177,6 @@ class GatewaySettings(ServiceSettings):
         le=4096,
         description="Largest answer kept to re-send to an identical retry (a larger one is handled again)",
     )
-
-    # -- callers: every gRPC call carries the caller's access token (docs/architecture.md) ------
-    keycloak_url: str = shared("KEYCLOAK_URL", default="http://127.0.0.1:8180", description="Keycloak base URL")
-    keycloak_realm: str = shared("KEYCLOAK_REALM", default="chargewatch", description="Keycloak realm")
-    api_audience: str = shared(
-        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience callers' access tokens must carry"
-    )
-    require_caller_token: bool = Field(
-        True,
-        description="Authenticate every gRPC caller by its bearer access token (false: development and "
-        "in-process tests only; refused in production mode)",
-    )
-
-    @model_validator(mode="after")
-    def _caller_tokens_outside_development(self) -> Self:
-        if self.is_production and not self.require_caller_token:
-            raise ValueError("require_caller_token may be false in development mode only")
-        return self
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
 
     @field_validator("ocpp_path_prefix")
     @classmethod

@@ -11,10 +11,10 @@ import asyncio
 
 import httpx
 
-from chargewatch.auth import AccessTokenValidator, CallerAuthenticator, ClientCredentialsToken
+from chargewatch.auth import ClientCredentialsToken
 from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
-from chargewatch.rpc import CallerAuthentication, GrpcServer, client_channel
+from chargewatch.rpc import client_channel
 from chargewatch.security_monitor import store
 from chargewatch.security_monitor.alerts import AlertBook
 from chargewatch.security_monitor.catalogue import Parameters
@@ -116,15 +116,7 @@ async def serve(settings: SecurityMonitorSettings) -> None:
         max_deliveries=settings.max_deliveries,
         checkpoint_seconds=settings.checkpoint_seconds,
     )
-    if settings.require_caller_token:  # off only in development (config.py refuses it in production)
-        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
-        runtime.on_shutdown(validator.close)
-        runtime.depends_on("identity-provider-keys", validator.ready)
-        runtime.grpc = GrpcServer(
-            settings.grpc_host,
-            settings.grpc_port,
-            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
-        )
+    runtime.authenticate_callers(settings)
     runtime.add_grpc_service(
         security_pb2_grpc.add_SecurityServicer_to_server,
         SecurityServicer(

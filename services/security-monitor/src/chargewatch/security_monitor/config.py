@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import ServiceSettings, shared
+from chargewatch.config import CallerTokenSettings, shared
 from chargewatch.security_monitor.catalogue import Parameters, check_rule_ids
 from chargewatch.security_monitor.engine import MaintenanceWindows
 
 
-class SecurityMonitorSettings(ServiceSettings):
+class SecurityMonitorSettings(CallerTokenSettings):
     model_config = SettingsConfigDict(env_prefix="CW_SECURITY_", extra="ignore", populate_by_name=True)
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
 
@@ -40,8 +40,6 @@ class SecurityMonitorSettings(ServiceSettings):
     station_refresh_seconds: float = Field(
         600.0, gt=0, description="How often station locations and tenants are listed from telemetry"
     )
-    keycloak_url: str = shared("KEYCLOAK_URL", default="http://127.0.0.1:8180", description="Keycloak base URL")
-    keycloak_realm: str = shared("KEYCLOAK_REALM", default="chargewatch", description="Keycloak realm")
     token_url: str = Field(
         "", description="Token endpoint for client credentials (empty: the realm's endpoint under keycloak_url)"
     )
@@ -49,14 +47,6 @@ class SecurityMonitorSettings(ServiceSettings):
         "chargewatch-services", description="Client the monitor authenticates to authz, gateway and telemetry as"
     )
     client_secret: SecretStr = Field(SecretStr(""), description="Secret of client_id (from a Kubernetes Secret)")
-    api_audience: str = shared(
-        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience callers' access tokens must carry"
-    )
-    require_caller_token: bool = Field(
-        True,
-        description="Authenticate every gRPC caller by its bearer access token (false: development and "
-        "in-process tests only; refused in production mode)",
-    )
 
     response_mode: Literal["enforce", "dry_run", "off"] = Field(
         "enforce",
@@ -97,16 +87,6 @@ class SecurityMonitorSettings(ServiceSettings):
         for spec in value:
             MaintenanceWindows.parse(spec)
         return value
-
-    @model_validator(mode="after")
-    def _caller_tokens_outside_development(self) -> Self:
-        if self.is_production and not self.require_caller_token:
-            raise ValueError("require_caller_token may be false in development mode only")
-        return self
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
 
     @property
     def effective_token_url(self) -> str:

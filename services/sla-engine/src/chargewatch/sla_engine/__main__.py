@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from chargewatch.auth import AccessTokenValidator, CallerAuthenticator, ClientCredentialsToken
+from chargewatch.auth import ClientCredentialsToken
 from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
-from chargewatch.rpc import CallerAuthentication, GrpcServer, client_channel
+from chargewatch.rpc import client_channel
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
 from chargewatch.sla_engine import instruments, reports, store
@@ -109,15 +109,7 @@ async def serve(settings: SlaEngineSettings) -> None:
     builder = reports.ReportBuilder(
         queries, min_energy_wh=settings.session_min_energy_wh, retry_window_ms=settings.retry_window_minutes * 60_000
     )
-    if settings.require_caller_token:  # off only in development (config.py refuses it in production)
-        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
-        runtime.on_shutdown(validator.close)
-        runtime.depends_on("identity-provider-keys", validator.ready)
-        runtime.grpc = GrpcServer(
-            settings.grpc_host,
-            settings.grpc_port,
-            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
-        )
+    runtime.authenticate_callers(settings)
     servicer = SlaServicer(
         queries,
         builder,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import ServiceSettings, shared
+from chargewatch.config import CallerTokenSettings, shared
 
 
-class SlaEngineSettings(ServiceSettings):
+class SlaEngineSettings(CallerTokenSettings):
     model_config = SettingsConfigDict(env_prefix="CW_SLA_", extra="ignore", populate_by_name=True)
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
 
@@ -102,32 +102,11 @@ class SlaEngineSettings(ServiceSettings):
         30.0, gt=0, description="How often the stream consumer reloads site profiles (minimum power)"
     )
 
-    # -- callers: every gRPC call carries the caller's access token (docs/architecture.md) ------
-    keycloak_url: str = shared("KEYCLOAK_URL", default="http://127.0.0.1:8180", description="Keycloak base URL")
-    keycloak_realm: str = shared("KEYCLOAK_REALM", default="chargewatch", description="Keycloak realm")
-    api_audience: str = shared(
-        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience callers' access tokens must carry"
-    )
-    require_caller_token: bool = Field(
-        True,
-        description="Authenticate every gRPC caller by its bearer access token (false: development and "
-        "in-process tests only; refused in production mode)",
-    )
     token_url: str = Field(
         "", description="Token endpoint for client credentials (empty: the realm's endpoint under keycloak_url)"
     )
     client_id: str = Field("chargewatch-services", description="Client the engine authenticates to telemetry as")
     client_secret: SecretStr = Field(SecretStr(""), description="Secret of client_id (from a Kubernetes Secret)")
-
-    @model_validator(mode="after")
-    def _caller_tokens_outside_development(self) -> Self:
-        if self.is_production and not self.require_caller_token:
-            raise ValueError("require_caller_token may be false in development mode only")
-        return self
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
 
     @property
     def effective_token_url(self) -> str:

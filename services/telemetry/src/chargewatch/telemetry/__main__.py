@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chargewatch.auth import AccessTokenValidator, CallerAuthenticator
 from chargewatch.config import instance_name
-from chargewatch.rpc import CallerAuthentication, GrpcServer
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.wiring import connect_backends
 from chargewatch.streams import ConsumerGroupWorker, EventPublisher
@@ -82,15 +80,7 @@ async def serve(settings: TelemetrySettings) -> None:
         ),
         settings.rollup_interval_s,
     )
-    if settings.require_caller_token:  # off only in development (config.py refuses it in production)
-        validator = AccessTokenValidator(settings.issuer, settings.api_audience)
-        runtime.on_shutdown(validator.close)
-        runtime.depends_on("identity-provider-keys", validator.ready)
-        runtime.grpc = GrpcServer(
-            settings.grpc_host,
-            settings.grpc_port,
-            caller_authentication=CallerAuthentication(CallerAuthenticator(validator)),
-        )
+    runtime.authenticate_callers(settings)
     runtime.add_grpc_service(
         telemetry_pb2_grpc.add_TelemetryServicer_to_server,
         TelemetryServicer(stations, meter_store, session_store, session_min_energy_wh=settings.session_min_energy_wh),

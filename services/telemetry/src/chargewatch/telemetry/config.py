@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import ServiceSettings, shared
+from chargewatch.config import CallerTokenSettings, shared
 
 
-class TelemetrySettings(ServiceSettings):
+class TelemetrySettings(CallerTokenSettings):
     model_config = SettingsConfigDict(env_prefix="CW_TELEMETRY_", extra="ignore", populate_by_name=True)
 
     grpc_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the Telemetry service")
@@ -58,25 +58,3 @@ class TelemetrySettings(ServiceSettings):
     spec_cache_s: float = Field(
         60.0, ge=0, description="Seconds connector ratings and last readings are cached by the consumer"
     )
-
-    # -- callers: every gRPC call carries the caller's access token (docs/architecture.md) ------
-    keycloak_url: str = shared("KEYCLOAK_URL", default="http://127.0.0.1:8180", description="Keycloak base URL")
-    keycloak_realm: str = shared("KEYCLOAK_REALM", default="chargewatch", description="Keycloak realm")
-    api_audience: str = shared(
-        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience callers' access tokens must carry"
-    )
-    require_caller_token: bool = Field(
-        True,
-        description="Authenticate every gRPC caller by its bearer access token (false: development and "
-        "in-process tests only; refused in production mode)",
-    )
-
-    @model_validator(mode="after")
-    def _caller_tokens_outside_development(self) -> Self:
-        if self.is_production and not self.require_caller_token:
-            raise ValueError("require_caller_token may be false in development mode only")
-        return self
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
