@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from chargewatch.devstack.platform import REALM, Platform, PlatformConfig, Ports
-from chargewatch.devstack.processes import ManagedProcess, start_process
+from chargewatch.devstack.processes import ManagedProcess, free_port, start_process
 from tests.conftest import stop_platform
 
 T = TypeVar("T")
@@ -292,3 +292,29 @@ def running_stack(
         yield stack
     finally:
         stop_platform(platform)
+
+
+@contextmanager
+def another_api(stack: Stack, name: str, settings: dict[str, str]) -> Iterator[str]:
+    """A second partner API process against the stack's Redis, MongoDB and identity provider, with
+    `settings` over the platform's own; yields its base URL and stops it by pid."""
+    port = free_port()
+    env = stack.platform.service_env("partner-api") | {
+        "CW_PARTNER_API_HTTP_PORT": str(port),
+        "CW_PARTNER_API_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # Its own webhook consumer group: the platform's API keeps delivering what it always did.
+        "CW_PARTNER_API_WEBHOOK_CONSUMER_GROUP": f"partner-api-webhooks-{name}",
+        **settings,
+    }
+    replica = start_process(
+        name,
+        [sys.executable, "-m", "chargewatch.partner_api"],
+        env=env,
+        log_dir=stack.platform.log_dir,
+        port=port,
+        timeout=60,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        replica.stop()

@@ -5,7 +5,6 @@ client is not affected."""
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections.abc import Iterator
 
@@ -15,9 +14,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from chargewatch.devstack.processes import ManagedProcess, free_port, start_process
 from chargewatch.partner_api.ratelimit import RateLimiter
-from tests.integration.partner_api.stack import Stack
+from tests.integration.partner_api.stack import Stack, another_api
 
 pytestmark = pytest.mark.integration
 LIMIT = 5
@@ -25,25 +23,8 @@ LIMIT = 5
 
 @pytest.fixture(scope="module")
 def small_budget(stack: Stack) -> Iterator[str]:
-    port = free_port()
-    env = stack.platform.service_env("partner-api") | {
-        "CW_PARTNER_API_HTTP_PORT": str(port),
-        "CW_PARTNER_API_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "CW_PARTNER_API_RATE_LIMIT_PER_MINUTE": str(LIMIT),
-        "CW_PARTNER_API_WEBHOOK_CONSUMER_GROUP": "partner-api-webhooks-ratelimit-test",
-    }
-    replica: ManagedProcess = start_process(
-        "partner-api-small-budget",
-        [sys.executable, "-m", "chargewatch.partner_api"],
-        env=env,
-        log_dir=stack.platform.log_dir,
-        port=port,
-        timeout=60,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        replica.stop()
+    with another_api(stack, "partner-api-small-budget", {"CW_PARTNER_API_RATE_LIMIT_PER_MINUTE": str(LIMIT)}) as url:
+        yield url
 
 
 def _keys(stack: Stack, token: str) -> list[bytes]:

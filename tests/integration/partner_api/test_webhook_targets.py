@@ -5,14 +5,12 @@ shared test platform) keeps accepting the loopback receivers the other tests del
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from chargewatch.devstack.processes import ManagedProcess, free_port, start_process
-from tests.integration.partner_api.stack import Stack
+from tests.integration.partner_api.stack import Stack, another_api
 
 pytestmark = pytest.mark.integration
 
@@ -20,26 +18,12 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def production_api(stack: Stack) -> Iterator[str]:
     """A replica of the API in production mode, against the platform's Redis, MongoDB and identity provider."""
-    port = free_port()
-    env = stack.platform.service_env("partner-api") | {
+    production = {
         "CHARGEWATCH_MODE": "production",
-        "CW_PARTNER_API_HTTP_PORT": str(port),
-        "CW_PARTNER_API_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CW_PARTNER_API_WEBHOOK_ALLOWED_HOSTS": "",  # any public host, as by default
-        "CW_PARTNER_API_WEBHOOK_CONSUMER_GROUP": "partner-api-webhooks-targets-test",
     }
-    replica: ManagedProcess = start_process(
-        "partner-api-production",
-        [sys.executable, "-m", "chargewatch.partner_api"],
-        env=env,
-        log_dir=stack.platform.log_dir,
-        port=port,
-        timeout=60,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        replica.stop()
+    with another_api(stack, "partner-api-production", production) as base_url:
+        yield base_url
 
 
 def _client(stack: Stack, base_url: str, user: str) -> httpx.Client:
