@@ -13,7 +13,7 @@ import binascii
 import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 import grpc
 
@@ -205,13 +205,7 @@ class SecurityServicer(security_pb2_grpc.SecurityServicer):
             if request.incident_id:
                 query["incident_id"] = check_id(request.incident_id, "incident_id")
             query.update(time_filter(request.range, "raised_at"))
-            limit = page_size(request.page)
-            total = await self.c.alerts.count_documents(query)
-            after = decode_cursor(request.page.page_token)
-            if after:
-                query["_id"] = {"$lt": after}
-            docs = [d async for d in self.c.alerts.find(query).sort("_id", -1).limit(limit)]
-            token = encode_cursor(docs[-1]["_id"]) if len(docs) == limit else ""
+            docs, token, total = await _newest_first(self.c.alerts, query, request.page)
             return security_pb2.ListAlertsResponse(
                 alerts=[alert_message(d) for d in docs],
                 page=common_pb2.PageResponse(next_page_token=token, total_size=total),
@@ -292,13 +286,7 @@ class SecurityServicer(security_pb2_grpc.SecurityServicer):
             if request.min_severity:
                 query["severity"] = {"$gte": int(request.min_severity)}
             query.update(time_filter(request.range, "opened_at"))
-            limit = page_size(request.page)
-            total = await self.c.incidents.count_documents(query)
-            after = decode_cursor(request.page.page_token)
-            if after:
-                query["_id"] = {"$lt": after}
-            docs = [d async for d in self.c.incidents.find(query).sort("_id", -1).limit(limit)]
-            token = encode_cursor(docs[-1]["_id"]) if len(docs) == limit else ""
+            docs, token, total = await _newest_first(self.c.incidents, query, request.page)
             return security_pb2.ListSecurityIncidentsResponse(
                 incidents=[incident_message(d) for d in docs],
                 page=common_pb2.PageResponse(next_page_token=token, total_size=total),
@@ -639,3 +627,17 @@ class SecurityServicer(security_pb2_grpc.SecurityServicer):
             return action_message(doc)
 
         return await self._guard(context, body)
+
+
+async def _newest_first(
+    collection: Any, query: dict[str, Any], page: common_pb2.PageRequest
+) -> tuple[list[Any], str, int]:
+    """One page of `query`'s matches, newest `_id` first, after the page token; with the next token and the
+    total count of matches."""
+    limit = page_size(page)
+    total = await collection.count_documents(query)
+    after = decode_cursor(page.page_token)
+    if after:
+        query = {**query, "_id": {"$lt": after}}
+    docs = [d async for d in collection.find(query).sort("_id", -1).limit(limit)]
+    return docs, encode_cursor(docs[-1]["_id"]) if len(docs) == limit else "", total

@@ -557,27 +557,32 @@ class SlaServicer(sla_pb2_grpc.SlaServicer):
         self, request: sla_pb2.ListSiteProfilesRequest, context: ServicerContext
     ) -> sla_pb2.ListSiteProfilesResponse:
         async def body() -> sla_pb2.ListSiteProfilesResponse:
-            tenant = access.tenant_scope(request.principal)
-            try:
-                tenant = access.narrowed(tenant, access.check_id(request.tenant_id, "tenant_id", required=False))
-            except NotFound:
-                return sla_pb2.ListSiteProfilesResponse(page=common_pb2.PageResponse())
-            size = page_size(request.page)
-            conditions: list[Document] = []
-            if tenant is not None:
-                conditions.append({"tenant_id": tenant})
-            if request.page.page_token:
-                conditions.append({"_id": {"$gt": str(decode_cursor(request.page.page_token)[0])}})
-            query: Document = {"$and": conditions} if conditions else {}
-            documents = [d async for d in self.store.sites.find(query).sort("_id", 1).limit(size + 1)]
-            page = documents[:size]
-            token = encode_cursor([page[-1]["_id"]]) if len(documents) > size else ""
+            page, token = await self._tenant_page(self.store.sites, request)
             return sla_pb2.ListSiteProfilesResponse(
                 profiles=[convert.profile_to(SiteProfile.from_document(d)) for d in page],
                 page=common_pb2.PageResponse(next_page_token=token),
             )
 
         return await self._guard(context, body)
+
+    async def _tenant_page(self, collection: Any, request: Any) -> tuple[list[Document], str]:
+        """One page of a collection keyed by `_id` and owned by a tenant: the caller's tenant (narrowed by
+        the request's `tenant_id`), after the request's page token; empty for another tenant."""
+        tenant = access.tenant_scope(request.principal)
+        try:
+            tenant = access.narrowed(tenant, access.check_id(request.tenant_id, "tenant_id", required=False))
+        except NotFound:
+            return [], ""
+        size = page_size(request.page)
+        conditions: list[Document] = []
+        if tenant is not None:
+            conditions.append({"tenant_id": tenant})
+        if request.page.page_token:
+            conditions.append({"_id": {"$gt": str(decode_cursor(request.page.page_token)[0])}})
+        query: Document = {"$and": conditions} if conditions else {}
+        documents = [d async for d in collection.find(query).sort("_id", 1).limit(size + 1)]
+        page = documents[:size]
+        return page, encode_cursor([page[-1]["_id"]]) if len(documents) > size else ""
 
     # -- contracts -------------------------------------------------------------------------------
     async def _visible_contract(self, contract_id: str, tenant: str | None) -> Document:
@@ -624,21 +629,7 @@ class SlaServicer(sla_pb2_grpc.SlaServicer):
         self, request: sla_pb2.ListContractsRequest, context: ServicerContext
     ) -> sla_pb2.ListContractsResponse:
         async def body() -> sla_pb2.ListContractsResponse:
-            tenant = access.tenant_scope(request.principal)
-            try:
-                tenant = access.narrowed(tenant, access.check_id(request.tenant_id, "tenant_id", required=False))
-            except NotFound:
-                return sla_pb2.ListContractsResponse(page=common_pb2.PageResponse())
-            size = page_size(request.page)
-            conditions: list[Document] = []
-            if tenant is not None:
-                conditions.append({"tenant_id": tenant})
-            if request.page.page_token:
-                conditions.append({"_id": {"$gt": str(decode_cursor(request.page.page_token)[0])}})
-            query: Document = {"$and": conditions} if conditions else {}
-            documents = [d async for d in self.store.contracts.find(query).sort("_id", 1).limit(size + 1)]
-            page = documents[:size]
-            token = encode_cursor([page[-1]["_id"]]) if len(documents) > size else ""
+            page, token = await self._tenant_page(self.store.contracts, request)
             return sla_pb2.ListContractsResponse(
                 contracts=[convert.contract_to(convert.contract_from_document(d), d) for d in page],
                 page=common_pb2.PageResponse(next_page_token=token),
