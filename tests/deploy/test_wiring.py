@@ -121,6 +121,7 @@ def test_every_secret_a_pod_needs_exists_or_is_documented(platform: Objects) -> 
     assert set(needed) == documented, f"production needs {sorted(needed)}; docs/deploy.md creates {sorted(documented)}"
     assert needed["chargewatch-keycloak-client"] == {
         "Deployment/cw-authz",
+        "Deployment/cw-ocpp-gateway",
         "Deployment/cw-security-monitor",
         "Deployment/cw-sla-engine",
     }

@@ -44,7 +44,9 @@ def _known_ports(live: LivePlatform) -> set[tuple[str, int]]:
     )
     reply.raise_for_status()
     page = reply.json()
-    assert page["total"] == len(page["items"]), "more ports than one page"
+    # Not `total == len(items)`: the count and the page are separate reads, and the fleet's ports are
+    # still being created when this starts (a count of 0 beside 13 items was seen); the caller retries.
+    assert len(page["items"]) < 500, "more ports than one page"
     return {(p["station_id"], p["evse_id"]) for p in page["items"]}
 
 

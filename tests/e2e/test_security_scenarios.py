@@ -262,7 +262,8 @@ def test_token_clone_is_blocked_by_policy_and_undo_restores_access(live: Live) -
 
     def authorize() -> int:
         request = authz_pb2.AuthorizeRequest(station_id="CW-A-0007", id_token=CLONE_TOKEN, id_token_type="ISO14443")
-        return int(authz(live, "Authorize", request).status)
+        # Authorize admits only the service account (the gateway's caller identity).
+        return int(authz(live, "Authorize", request, metadata=live.platform.grpc_metadata()).status)
 
     assert authorize() == events_pb2.AUTHORIZATION_STATUS_BLOCKED
     security(

@@ -23,7 +23,7 @@ from chargewatch.auth import AccessTokenValidator
 from chargewatch.authz import blocks, credentials, policies, tokens
 from chargewatch.authz.authorizer import Authorizer, DecisionPublisher, StationDirectory
 from chargewatch.authz.blocks import BlockStore
-from chargewatch.authz.cache import TokenCache
+from chargewatch.authz.cache import TokenCache, TrackedReads
 from chargewatch.authz.directory import KeycloakDirectory
 from chargewatch.authz.gateway import GatewayCommandsClient
 from chargewatch.authz.grpc_api import AuthzServicer
@@ -145,6 +145,8 @@ async def build_harness(
     refresh_seconds: float = 0.3,
     registration: str = "Accepted",
     local_seconds: float = 0.0,
+    tracked_seconds: float = 0.0,
+    service_callers_only: bool = False,
 ) -> AsyncIterator[Harness]:
     mongo: AsyncMongoClient[Document] = create_mongo_client(mongo_url, app_name="authz-test")
     name = f"authz_{random.randrange(1 << 30)}"
@@ -168,11 +170,15 @@ async def build_harness(
     policy_store = policies.PolicyStore(db[policies.COLLECTION])
     block_store = BlockStore(db)
     stations = StationDirectory(credential_store, ttl_seconds=0.0)
-    pipelined = PipelinedRedis(redis_url, timeout_seconds=2.0)
-    sessions = SessionTracker(redis, pipelined, local_seconds=local_seconds)
+    tracked = TrackedReads(tracked_seconds) if tracked_seconds else None
+    pipelined = PipelinedRedis(redis_url, timeout_seconds=2.0, tracking=tracked)
+    sessions = SessionTracker(redis, pipelined, local_seconds=local_seconds, tracked=tracked)
+    token_cache = TokenCache(redis, keep_seconds=3600, unknown_seconds=0, local_seconds=local_seconds)
+    if tracked is not None:
+        tracked.watch(token_cache.local)
     authorizer = Authorizer(
         tokens=token_store,
-        cache=TokenCache(redis, keep_seconds=3600, unknown_seconds=0, local_seconds=local_seconds),
+        cache=token_cache,
         directory=directory,
         stations=stations,
         policies=policy_store,
@@ -204,6 +210,7 @@ async def build_harness(
                 credentials=credential_store,
                 gateway=gateway_client,
             ),
+            service_callers_only=service_callers_only,
         ),
         "chargewatch.v1.Authz",
     )

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator, authentication_cache
 from chargewatch.ocpp_gateway.authorization import Authorizer
+from chargewatch.ocpp_gateway.authz_stream import AuthorizeChannel
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents
@@ -26,7 +27,7 @@ from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.server import OcppServer
 from chargewatch.ocpp_gateway.sessions import SessionRegistry
 from chargewatch.ocpp_gateway.transactions import TransactionStore
-from chargewatch.rpc import GrpcServer, client_channel
+from chargewatch.rpc import GrpcServer, client_channel, stream_channel
 from chargewatch.streams import EventPublisher, StreamFamily, stream_name
 from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2, events_pb2, gateway_pb2_grpc
 from tests.support.tracing import install_span_exporter
@@ -70,6 +71,46 @@ class FakeAuthz(authz_pb2_grpc.AuthzServicer):
         if answer is None:
             return authz_pb2.AuthorizeResponse(status=events_pb2.AUTHORIZATION_STATUS_UNKNOWN, reason="unknown token")
         return answer
+
+    async def AuthorizeStream(
+        self, calls: AsyncIterator[authz_pb2.AuthorizeCalls], context: Any
+    ) -> AsyncIterator[authz_pb2.AuthorizeAnswers]:
+        """The gateway's usual path: each call decided as Authorize decides it, answered when decided."""
+        answers: asyncio.Queue[authz_pb2.AuthorizeAnswer] = asyncio.Queue()
+
+        async def decide(call: authz_pb2.AuthorizeCall) -> None:
+            self.authorize_requests.append(call.request)
+            if self.authorize_unavailable:
+                answers.put_nowait(
+                    authz_pb2.AuthorizeAnswer(
+                        call_id=call.call_id,
+                        status_code=grpc.StatusCode.UNAVAILABLE.value[0],
+                        status_message="authz test double is unavailable",
+                    )
+                )
+                return
+            if self.authorize_delay:
+                await asyncio.sleep(self.authorize_delay)
+            response = self.tokens.get(call.request.id_token) or authz_pb2.AuthorizeResponse(
+                status=events_pb2.AUTHORIZATION_STATUS_UNKNOWN, reason="unknown token"
+            )
+            answers.put_nowait(authz_pb2.AuthorizeAnswer(call_id=call.call_id, response=response))
+
+        async def read() -> None:
+            async for message in calls:
+                for call in message.calls:
+                    deciding.add(task := asyncio.create_task(decide(call)))
+                    task.add_done_callback(deciding.discard)
+
+        deciding: set[asyncio.Task[None]] = set()
+        reader = asyncio.create_task(read())
+        try:
+            while True:
+                yield authz_pb2.AuthorizeAnswers(answers=[await answers.get()])
+        finally:
+            reader.cancel()
+            for task in list(deciding):
+                task.cancel()
 
     async def AuthenticateStation(
         self, request: authz_pb2.AuthenticateStationRequest, context: Any
@@ -163,6 +204,8 @@ def gateway_settings(**overrides: Any) -> GatewaySettings:
         "heartbeat_interval_seconds": 120,
         "gateway_instance": "gw-test-1",
         "close_timeout_seconds": 2.0,
+        # Production mode (the default) refuses a placeholder; the fake authz takes any caller.
+        "client_secret": "gateway-test-client-secret",
         **overrides,
     }
     return GatewaySettings(**values)
@@ -197,6 +240,8 @@ async def running_gateway(
     GatewayCommands checks no caller tokens unless `caller_authentication` is given (as `__main__` wires it
     when CW_GATEWAY_REQUIRE_CALLER_TOKEN is on): these tests run without an identity provider."""
     channel = client_channel(settings.authz_target, idempotent_methods=[AUTHENTICATE_STATION])
+    authorize_stream = stream_channel(settings.authz_target)
+    authorize_channel = AuthorizeChannel(authz_pb2_grpc.AuthzStub(authorize_stream))
     publisher = EventPublisher(redis_client, producer="ocpp-gateway/test")
     events = GatewayEvents(publisher, settings.gateway_instance)
     registry = SessionRegistry()
@@ -219,7 +264,7 @@ async def running_gateway(
             settings,
             events,
             authorizer=Authorizer(
-                authz_pb2_grpc.AuthzStub(channel),
+                authorize_channel,
                 redis_client,
                 events,
                 deadline_seconds=settings.authorize_deadline_seconds,
@@ -253,6 +298,8 @@ async def running_gateway(
     await asyncio.wait_for(task, 15)
     await commands.stop(0)
     await forwarder.close()
+    await authorize_channel.close()
+    await authorize_stream.close(None)
     await channel.close(None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from chargewatch.v1 import common_pb2, events_pb2
 from tests.integration.ocpp_gateway.conftest import Gateway, basic
 
 REFUSED = events_pb2.StationConnection.KIND_REFUSED
+DISCONNECTED = events_pb2.StationConnection.KIND_DISCONNECTED
 
 
 async def refused_status(url: str, headers: dict[str, str], subprotocols: list[str] | None = None) -> InvalidStatus:
@@ -131,6 +133,27 @@ async def test_the_preferred_subprotocol_is_chosen(gateway: Gateway) -> None:
         additional_headers=basic("CP-SP-2", password),
     ) as socket:
         assert socket.subprotocol == "ocpp2.0.1"
+
+
+async def test_a_session_logs_one_info_line_at_its_end(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="chargewatch.ocpp_gateway.server")
+    password = gateway.add_station("CP-LOG-1")
+    async with websockets.connect(
+        f"{gateway.url}/CP-LOG-1", subprotocols=["ocpp1.6"], additional_headers=basic("CP-LOG-1", password)
+    ):
+        pass
+    await gateway.wait_for_events(
+        StreamFamily.CONNECTION, lambda e: e.station_id == "CP-LOG-1" and e.connection.kind == DISCONNECTED
+    )
+    mine = [r for r in caplog.records if getattr(r, "station_id", None) == "CP-LOG-1"]
+    assert [(r.levelno, r.getMessage()) for r in mine] == [
+        (logging.DEBUG, "station connected"),
+        (logging.INFO, "station disconnected"),
+    ]
+    ended = mine[1]
+    # The line at the end says what the one at the start did (at INFO, the only one).
+    assert (ended.tenant_id, ended.ocpp_version, ended.remote) == ("tenant-a", "1.6", "127.0.0.1")  # type: ignore[attr-defined]
+    assert ended.connected_at and ended.close_code == 1000  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from chargewatch.auth import ClientCredentialsToken
 from chargewatch.devstack.processes import ManagedProcess, free_ports, start_process
 from chargewatch.rpc import client_channel
 from chargewatch.streams import ConsumerGroupWorker, Event, StreamFamily, stream_name
@@ -129,7 +130,11 @@ class Stack:
             "CW_GATEWAY_OPS_HOST": "127.0.0.1",
             "CW_GATEWAY_OPS_PORT": str(self.ports["gateway_ops"]),
             "CW_GATEWAY_AUTHZ_TARGET": f"127.0.0.1:{self.ports['authz_grpc']}",
-            "CW_GATEWAY_REQUIRE_CALLER_TOKEN": "false",  # no identity provider here
+            # Its calls to authz carry the service account's token (authz checks them); nothing here
+            # calls the gateway's own gRPC server, so it checks no caller's.
+            "KEYCLOAK_URL": self.keycloak_url,
+            "CW_GATEWAY_CLIENT_SECRET": SERVICES_SECRET,
+            "CW_GATEWAY_REQUIRE_CALLER_TOKEN": "false",
             "CW_GATEWAY_AUTHORIZE_DEADLINE_SECONDS": "1.0",
             "CW_GATEWAY_HEALTH_CHECK_INTERVAL_SECONDS": "0.2",
             "OTEL_TRACES_EXPORTER": "none",
@@ -210,6 +215,18 @@ def stack(redis_url: str, mongo_url: str, keycloak_url: str, redis_client: aiore
     )
 
 
+async def service_metadata(keycloak_url: str) -> tuple[tuple[str, str]]:
+    """The platform's service account, as the gateway calls authz's hot paths."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        token = await ClientCredentialsToken(
+            f"{keycloak_url}/realms/chargewatch/protocol/openid-connect/token",
+            "chargewatch-services",
+            SERVICES_SECRET,
+            http=http,
+        ).get()
+    return (("authorization", f"Bearer {token}"),)
+
+
 async def operator_metadata(keycloak_url: str) -> tuple[tuple[str, str]]:
     async with httpx.AsyncClient(timeout=10) as http:
         reply = await http.post(
@@ -269,7 +286,10 @@ async def test_a_transaction_through_authz_and_consumer_restarts_is_in_the_strea
         assert started[2]["idTagInfo"]["status"] == "Accepted"
         transaction_id = started[2]["transactionId"]
         # The card is charging here: authz refuses it at a second station.
-        elsewhere = await stub.Authorize(authz_pb2.AuthorizeRequest(station_id="CP-LOST-2", id_token=card))
+        elsewhere = await stub.Authorize(
+            authz_pb2.AuthorizeRequest(station_id="CP-LOST-2", id_token=card),
+            metadata=await service_metadata(stack.keycloak_url),
+        )
         assert elsewhere.status == events_pb2.AUTHORIZATION_STATUS_CONCURRENT_TX
 
         # The consumer applies STARTED and dies before acknowledging it; authz crashes.
@@ -326,7 +346,10 @@ async def test_a_transaction_through_authz_and_consumer_restarts_is_in_the_strea
 
         # authz's own consumer, restarted with authz, saw the end: the card may charge elsewhere.
         async def card_free() -> bool:
-            answer = await stub.Authorize(authz_pb2.AuthorizeRequest(station_id="CP-LOST-2", id_token=card))
+            answer = await stub.Authorize(
+                authz_pb2.AuthorizeRequest(station_id="CP-LOST-2", id_token=card),
+                metadata=await service_metadata(stack.keycloak_url),
+            )
             return bool(answer.status == events_pb2.AUTHORIZATION_STATUS_ACCEPTED)
 
         await wait_for(card_free, "authz to end the session after its restart")

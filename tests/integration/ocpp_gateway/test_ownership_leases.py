@@ -4,6 +4,7 @@ pipelines, a lease another replica took is reported lost, and a Redis that lost 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import redis.asyncio as aioredis
@@ -51,3 +52,22 @@ async def test_a_redis_that_is_away_refuses_claims_without_raising() -> None:
         assert await leases.renew() == []  # logged, nothing lost
     finally:
         await away.aclose()
+
+
+async def test_a_scheduled_renewal_leaves_out_leases_claimed_within_its_interval(redis_client: aioredis.Redis) -> None:
+    leases = StationOwnership(redis_client, instance="gw-1", address="a", ttl_seconds=30)
+    assert await leases.claim("CP-OLD")
+    claimed_between = time.monotonic()
+    assert await leases.claim("CP-NEW")
+    # Shorten both TTLs so a rewrite shows; then a renewal for claims made before `claimed_between`.
+    for station in ("CP-OLD", "CP-NEW"):
+        await redis_client.pexpire(lease_key(station), 5_000)
+    assert await leases.renew(claimed_before=claimed_between) == []
+    assert await redis_client.pttl(lease_key("CP-OLD")) > 20_000  # renewed
+    assert await redis_client.pttl(lease_key("CP-NEW")) <= 5_000  # left as claimed
+    # The next renewal, an interval later, covers it like every other lease.
+    assert await leases.renew(claimed_before=time.monotonic()) == []
+    assert await redis_client.pttl(lease_key("CP-NEW")) > 20_000
+    # A lost fresh claim is still reported by the renewal after it.
+    await redis_client.set(lease_key("CP-NEW"), b'{"instance":"gw-2","address":"x","session":"s"}')
+    assert await leases.renew(claimed_before=time.monotonic()) == ["CP-NEW"]

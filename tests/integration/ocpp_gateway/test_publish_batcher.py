@@ -149,3 +149,14 @@ async def test_a_batch_has_a_producer_span_only_with_a_sampled_event(
     entries = await redis_client.xrange(stream_name(StreamFamily.STATUS, 0))
     # Every entry keeps the trace of the message that made it.
     assert [fields[b"traceparent"].decode() for _, fields in entries][-2:] == [unsampled, sampled]
+
+
+async def test_a_publish_one_turn_after_another_joins_its_pipeline(redis_client: aioredis.Redis) -> None:
+    publisher = CountingPublisher(redis_client)
+    batcher = PublishBatcher(publisher)
+    first = asyncio.ensure_future(batcher.publish([status(publisher, "CP-T1", 1)]))
+    await asyncio.sleep(0)  # the first publish has queued its event and started the flush
+    second = asyncio.ensure_future(batcher.publish([status(publisher, "CP-T2", 1)]))
+    await asyncio.gather(first, second)
+    assert publisher.pipelines == 1
+    assert await redis_client.xlen(stream_name(StreamFamily.STATUS, 0)) == 2

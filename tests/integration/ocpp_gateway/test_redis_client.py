@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import DataError
+from redis.exceptions import DataError, ResponseError
 
-from chargewatch.service.redis_client import HiredisPackingConnection, redis_client
+from chargewatch.service.redis_client import HiredisPackingConnection, execute_packed, pack_words, redis_client
+from chargewatch.streams.packed import _hiredis_reader
 
 pytestmark = pytest.mark.integration
 
@@ -55,4 +56,34 @@ async def test_against_redis_and_more_concurrent_commands_than_connections(redis
         assert pool.connection_class is HiredisPackingConnection
     finally:
         await client.delete("gw-test:bytes", "gw-test:stream", "gw-test:counter")
+        await client.aclose()
+
+
+async def test_packed_commands_read_their_replies_in_order_with_a_refusal_in_place(redis_url: str) -> None:
+    """Thousands of packed commands: replies in order (read straight from hiredis), a refused one in its place.
+
+    As the gateway's event publisher connects: no per-reply read timeout (its batches are bounded as
+    a whole), which is where `execute_packed` takes the replies from hiredis directly.
+    """
+    client = redis_client(redis_url, max_connections=1, timeout_seconds=5, socket_timeout=None)
+    try:
+        await client.set("gw-test:text", "not a counter")
+        connection = await client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            assert _hiredis_reader(connection) is not None  # the fast path is the one under test
+        finally:
+            await client.connection_pool.release(connection)
+        commands = [pack_words("INCR", "gw-test:n") for _ in range(3000)]
+        commands[1500] = pack_words("INCR", "gw-test:text")  # WRONGTYPE-like refusal: not an integer
+        commands.append(pack_words("GET", "gw-test:big"))
+        await client.set("gw-test:big", b"x" * 200_000)
+        replies = await execute_packed(client, b"".join(commands), len(commands))
+        assert len(replies) == 3001
+        assert isinstance(replies[1500], ResponseError)
+        assert replies[:1500] == list(range(1, 1501)) and replies[1501:3000] == list(range(1501, 3000))
+        assert replies[3000] == b"x" * 200_000
+        # The connection stayed in step: the next command gets its own reply.
+        assert await client.get("gw-test:n") == b"2999"
+    finally:
+        await client.delete("gw-test:text", "gw-test:n", "gw-test:big")
         await client.aclose()

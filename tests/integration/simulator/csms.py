@@ -51,6 +51,10 @@ class Csms:
     connections: dict[str, Any] = field(default_factory=dict)
     connection_count: dict[str, int] = field(default_factory=dict)
     handshakes: list[tuple[str, str]] = field(default_factory=list)  # (station, password) tried
+    #: Station -> how many of its next handshakes are answered 503 with `Retry-After: 1` (busy).
+    busy_answers: dict[str, int] = field(default_factory=dict)
+    #: Every handshake's answer in order: (station, HTTP status; 101 when it was let in).
+    answers: list[tuple[str, int]] = field(default_factory=list)
     active_tokens: dict[str, str] = field(default_factory=dict)  # token -> station charging with it
     port: int = 0
     _tx_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
@@ -86,8 +90,16 @@ class Csms:
         except ValueError:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "bad credentials\n")
         self.handshakes.append((station_id, password))
+        if self.busy_answers.get(station_id, 0) > 0:
+            self.busy_answers[station_id] -= 1
+            self.answers.append((station_id, HTTPStatus.SERVICE_UNAVAILABLE))
+            busy = connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "busy\n")
+            busy.headers["Retry-After"] = "1"
+            return busy
         if user != station_id or (not self.accept_any_password and self.passwords.get(station_id) != password):
+            self.answers.append((station_id, HTTPStatus.UNAUTHORIZED))
             return connection.respond(HTTPStatus.UNAUTHORIZED, "bad credentials\n")
+        self.answers.append((station_id, HTTPStatus.SWITCHING_PROTOCOLS))
         return None
 
     async def _serve(self, socket: Any) -> None:

@@ -178,3 +178,43 @@ async def test_201_commands_are_answered_and_followed_up() -> None:
         fleet.stop()
         result = await run
     assert result.errors == 0, result.summary()
+
+
+async def test_a_port_in_a_session_goes_out_of_service_when_the_session_ends() -> None:
+    """ChangeAvailability on a busy connector is "Scheduled" (OCPP 1.6 §5.2): the session runs on, and the connector
+    reports Unavailable, not Available, once it ends; it starts no session of its own while out of service."""
+    station = StationConfig("CMD-SCHED", "password-sched", "1.6", 2)
+    csms = Csms(passwords={"CMD-SCHED": "password-sched"})
+    async with running_csms(csms):
+        fleet = Fleet([station], options(csms.url), tokens=["04A1B2C3D4E5F6"])
+        run = asyncio.create_task(fleet.run(0))
+        await csms.wait_for(lambda: len(csms.of("CMD-SCHED", "StatusNotification")) == 3)
+        cp = csms.connections["CMD-SCHED"]
+        started = await cp.call(call16.RemoteStartTransaction(id_tag="04A1B2C3D4E5F6", connector_id=2))
+        assert started.status == "Accepted"
+        await csms.wait_for(lambda: bool(csms.of("CMD-SCHED", "MeterValues")))
+        transaction_id = csms.of("CMD-SCHED", "StartTransaction")[0].transaction_id
+
+        assert (await cp.call(call16.ChangeAvailability(connector_id=2, type="Inoperative"))).status == "Scheduled"
+        assert (await cp.call(call16.ChangeAvailability(connector_id=1, type="Inoperative"))).status == "Accepted"
+        assert (await cp.call(call16.ChangeAvailability(connector_id=0, type="Inoperative"))).status == "Scheduled"
+        await asyncio.sleep(0.3)
+        assert not csms.of("CMD-SCHED", "StopTransaction"), "a scheduled change does not end the session"
+        assert (await cp.call(call16.RemoteStopTransaction(transaction_id=transaction_id))).status == "Accepted"
+        await csms.wait_for(lambda: bool(csms.of("CMD-SCHED", "StopTransaction")))
+
+        def last_status(connector: int) -> str | None:
+            notes = [m.payload["status"] for m in csms.of("CMD-SCHED", "StatusNotification")
+                     if m.payload["connector_id"] == connector]  # fmt: skip
+            return notes[-1] if notes else None
+
+        await csms.wait_for(lambda: last_status(2) == "Unavailable")
+        statuses_after_stop = [m.payload["status"] for m in csms.of("CMD-SCHED", "StatusNotification")
+                               if m.payload["connector_id"] == 2][-2:]  # fmt: skip
+        assert statuses_after_stop == ["Finishing", "Unavailable"], "never Available in between"
+        assert last_status(1) == "Unavailable"
+        remote = await cp.call(call16.RemoteStartTransaction(id_tag="04A1B2C3D4E5F6", connector_id=2))
+        assert remote.status == "Rejected", "an out-of-service connector starts no session"
+        fleet.stop()
+        result = await run
+    assert result.errors == 0, result.summary()

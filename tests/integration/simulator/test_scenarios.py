@@ -163,7 +163,9 @@ async def test_flood_sends_far_above_the_normal_rate() -> None:
 async def test_storm_reconnects_every_station_at_once_and_each_boots_again() -> None:
     stations = [StationConfig(f"ST-{n}", f"password-st-{n}", "1.6" if n % 2 else "2.0.1", 1) for n in range(6)]
     async with running_csms(Csms()) as csms:
-        result = await fleet_of(csms, stations, "storm", ScenarioOptions(storm_at=1.0)).run(2.5)
+        # The window paces first logins only: the storm's reconnections are never held back.
+        fleet = fleet_of(csms, stations, "storm", ScenarioOptions(storm_at=1.0), connect_window=2)
+        result = await fleet.run(2.5)
     assert result.errors == 0, result.summary()
     assert result.stats.storm_reconnects == 6 and result.stats.disconnects == 0
     assert all(csms.connection_count[s.station_id] == 2 for s in stations)
@@ -176,3 +178,42 @@ def _timestamp(action: str, payload: dict[str, Any]) -> str:
     if action == "MeterValues":
         return str(payload["meter_value"][0]["timestamp"])
     return str(payload["timestamp"])
+
+
+async def test_first_logins_are_paced_by_the_window_and_a_busy_station_keeps_its_place() -> None:
+    stations = [StationConfig(f"WN-{n}", f"password-wn-{n}", "1.6", 1) for n in range(5)]
+    async with running_csms(Csms(busy_answers={"WN-0": 2})) as csms:
+        fleet = fleet_of(csms, stations, "normal", ScenarioOptions(), connect_window=2)
+        csms.passwords["WN-4"] = "not-what-the-station-sends"  # refused: it must not hold a place
+        result = await fleet.run(4.5)
+    assert result.stats.busy == 2
+    assert result.stats.connected == {f"WN-{n}" for n in range(4)}
+    assert result.stats.errors["connect"] >= 1  # WN-4's wrong password, still an error
+    # Replay the CSMS's answers: a station is trying its first login from its first handshake until
+    # one is answered other than 503. Never more than the window at once.
+    trying: set[str] = set()
+    done: set[str] = set()
+    most = 0
+    for station_id, status in csms.answers:
+        if station_id in done:
+            continue
+        trying.add(station_id)
+        most = max(most, len(trying))
+        if status != 503:
+            trying.discard(station_id)
+            done.add(station_id)
+    assert most == 2
+    # WN-0 answered busy twice (Retry-After 1 s each) while the other place served the rest.
+    first_answers = [station_id for station_id, _ in csms.answers]
+    assert first_answers.count("WN-0") == 3
+    assert first_answers.index("WN-3") < len(first_answers) - 1 - first_answers[::-1].index("WN-0")
+
+
+async def test_a_station_whose_turn_never_came_is_an_error() -> None:
+    stations = [StationConfig(f"WT-{n}", f"password-wt-{n}", "1.6", 1) for n in range(3)]
+    async with running_csms(Csms(busy_answers={"WT-0": 100})) as csms:
+        result = await fleet_of(csms, stations, "normal", ScenarioOptions(), connect_window=1).run(1.5)
+    assert not result.stats.connected
+    assert {station_id for station_id, _ in csms.answers} == {"WT-0"}  # it held the only place
+    assert result.errors == 3, result.summary()  # WT-0 still busy at the end; WT-1 and WT-2 never tried
+    assert "WT-1: connect: the run ended before its first connection" in result.stats.error_examples

@@ -12,7 +12,9 @@ from chargewatch.telemetry import registry
 from chargewatch.telemetry.registry import Registration, StationQuery, StationRegistry, TenantMismatch
 from chargewatch.v1 import common_pb2, events_pb2
 
-T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+# Recent: the status history is kept for 30 days (a TTL index on its received time), so a fixed
+# date would see its history purged once the calendar passes it.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 
 
 def envelope(event_id: str, at: datetime, payload: Message, station: str = "CP-1") -> events_pb2.EventEnvelope:

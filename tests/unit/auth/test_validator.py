@@ -206,3 +206,36 @@ async def test_discovery_naming_another_issuer_is_refused(http: tuple[httpx.Asyn
 
 def test_realm_file_is_the_shipped_one() -> None:
     assert Path(__file__).resolve().parents[3] / "k8s" / "keycloak" / "chargewatch-realm.json" == REPOSITORY_REALM
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(
+    http: tuple[httpx.AsyncClient, CountingTransport], realm_provider: IdentityProvider
+) -> None:
+    client, _ = http
+    now = int(time.time())
+    short_lived = realm_provider.keys.sign(
+        claims_of(await password_token(client, "sre")) | {"iat": now, "exp": now + 2}
+    )
+    validator = AccessTokenValidator(ISSUER, AUDIENCE, http=client, leeway_seconds=0)
+    first = await validator.validate(short_lived)
+    assert await validator.validate(short_lived) == first  # remembered: the same principal
+    await asyncio.sleep(now + 2 - time.time() + 0.1)
+    with pytest.raises(InvalidTokenError) as refused:
+        await validator.validate(short_lived)
+    assert refused.value.reason == "token expired"
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_withdrawn(
+    http: tuple[httpx.AsyncClient, CountingTransport], realm_provider: IdentityProvider
+) -> None:
+    client, _ = http
+    validator = AccessTokenValidator(ISSUER, AUDIENCE, http=client, jwks_ttl_seconds=0.2, min_refetch_seconds=0.1)
+    token = await password_token(client, "operator")
+    await validator.validate(token)
+    realm_provider.keys.rotate()
+    realm_provider.keys.rotate()  # the ring keeps two keys: the one that signed `token` is gone
+    await asyncio.sleep(0.3)  # past the key set's time to live: the next check refetches it
+    with pytest.raises(InvalidTokenError) as refused:
+        await validator.validate(token)
+    assert refused.value.reason == "token signed by an unknown key"
+    await validator.validate(await password_token(client, "operator"))  # tokens of the new key pass

@@ -190,8 +190,8 @@ def test_remembered_check_decides_without_argon2_only_what_it_can(
     assert counting.calls == 1
 
 
-async def test_hashing_refuses_what_it_cannot_finish_in_time_and_skips_abandoned_work() -> None:
-    hashing = PasswordHashing(threads=1)
+async def test_hashing_bounds_its_queue_not_the_callers_deadline() -> None:
+    hashing = PasswordHashing(threads=1, queue_seconds=0.3)
     ran: list[str] = []
 
     def work(name: str, seconds: float = 0.0) -> str:
@@ -201,19 +201,45 @@ async def test_hashing_refuses_what_it_cannot_finish_in_time_and_skips_abandoned
 
     assert await hashing.run(None, work, "free") == "free"
     assert await hashing.run(time.monotonic() + 5, work, "in time") == "in time"
-    # Admitted (the queue looked short), but the caller's deadline passed while it waited behind
-    # a slow check: skipped unstarted.
+    # A caller whose deadline has all but gone is still queued while the queue is short: the
+    # check's verdict (remembered when the password matched) answers the station's retry.
     hashing.seconds_per_check = 0.01
-    slow = asyncio.create_task(hashing.run(None, work, "slow", 0.4))
-    await asyncio.sleep(0.05)
-    with pytest.raises(DeadlinePassed):
-        await hashing.run(time.monotonic() + 0.2, work, "abandoned")
-    assert await slow == "slow"
-    assert hashing.seconds_per_check > 0.05  # the average followed the slow check
-    # Now the queue ahead outlasts a short deadline: refused at once, never queued.
-    slower = asyncio.create_task(hashing.run(None, work, "slower", 0.2))
+    assert await hashing.run(time.monotonic() + 0.001, work, "late", 0.02) == "late"
+    # Beyond `queue_seconds` of checks ahead: refused at once, never queued.
+    hashing.seconds_per_check = 0.2
+    slow = asyncio.create_task(hashing.run(None, work, "slow", 0.5))
     await asyncio.sleep(0.05)
     with pytest.raises(HashingBusy):
-        await hashing.run(time.monotonic() + 0.1, work, "refused")
-    assert await slower == "slower"
-    assert ran == ["free", "in time", "slow", "slower"]
+        await hashing.run(time.monotonic() + 5, work, "refused")
+    # Admitted while the queue looked short (a wrong estimate), then waited `queue_seconds` past its
+    # caller's deadline behind the slow check: skipped unstarted (the retry came and went).
+    hashing.seconds_per_check = 0.01  # what a wrong estimate looks like
+    with pytest.raises(DeadlinePassed):
+        await hashing.run(time.monotonic() + 0.05, work, "abandoned")
+    assert await slow == "slow"
+    assert hashing.seconds_per_check > 0.05  # the average followed the slow check
+    assert ran == ["free", "in time", "late", "slow"]
+    with pytest.raises(ValueError, match="must be positive"):
+        PasswordHashing(threads=1, queue_seconds=0)
+
+
+async def test_a_check_whose_caller_gave_up_still_finishes() -> None:
+    """The caller's RPC is cancelled at its deadline; the check runs on, and the queue count follows it."""
+    hashing = PasswordHashing(threads=1)
+    finished = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def work() -> str:
+        time.sleep(0.1)
+        loop.call_soon_threadsafe(finished.set)
+        return "remembered"
+
+    caller = asyncio.create_task(hashing.run(time.monotonic() + 0.01, work))
+    await asyncio.sleep(0.02)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert hashing.expected_wait() > 0  # still queued work
+    await asyncio.wait_for(finished.wait(), 5)
+    await asyncio.sleep(0.01)
+    assert hashing.expected_wait() == 0

@@ -57,5 +57,8 @@ def test_settings_defaults_and_refusals() -> None:
         GatewaySettings(ocpp_subprotocols=["ocpp1.5"])
     with pytest.raises(ValidationError):
         GatewaySettings(ocpp_subprotocols=[])
+    # The service account's secret is what authz admits the gateway by: a placeholder is refused.
+    with pytest.raises(ValidationError, match="client_secret"):
+        GatewaySettings(client_secret="changeme")
     for name, field in GatewaySettings.model_fields.items():
         assert field.description, name

@@ -86,6 +86,51 @@ def test_the_envelope_bytes_are_what_protobuf_serialises(seed: int) -> None:
         assert EventEnvelope.FromString(written) == expected
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_a_prepared_events_envelope_is_what_protobuf_serialises(seed: int) -> None:
+    """`prepare` writes the envelope itself (lengths inlined): the same bytes as protobuf, field for field."""
+    rng = random.Random(seed)
+    publisher = EventPublisher(
+        aioredis.Redis(), partitions=rng.choice([1, 4]), producer=rng.choice(["", "ocpp-gateway/gw-1"])
+    )
+    for payload in [*_payloads(rng), events_pb2.SecurityEvent(tech_info=_random_text(rng, 200) * 3)]:
+        station_time = rng.choice(
+            [None, datetime(1950, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.uniform(0, 4e9)), datetime(1970, 1, 1)]
+        )
+        values: dict[str, Any] = {
+            "event_id": rng.choice(["", "e-1", _random_text(rng, 40), "x" * 200]),
+            "tenant_id": rng.choice(["", _random_text(rng, 20)]),
+            "traceparent": rng.choice(["", "00-" + "a" * 32 + "-" + "b" * 16 + "-01"]),
+            "tracestate": rng.choice(["", "vendor=x"]),
+            "late": rng.random() < 0.5,
+        }
+        station_id = rng.choice(["", _random_text(rng, 48), "S" * 150])
+        given: Message | EncodedPayload = (
+            EncodedPayload(type(payload), payload.SerializeToString()) if rng.random() < 0.5 else payload
+        )
+        prepared = publisher.prepare(station_id, given, station_time=station_time, **values)
+        words = _words(prepared.command)
+        fields = dict(zip(words[6::2], words[7::2], strict=True))
+        written = EventEnvelope.FromString(fields[b"data"])
+        kind = kind_of_payload(payload)
+        expected = EventEnvelope(
+            event_type=kind.event_type,
+            schema_version=kind.schema_version,
+            station_id=station_id,
+            producer=publisher.producer,
+            **values,
+        )
+        getattr(expected, kind.payload_field).CopyFrom(payload)
+        expected.received_time.CopyFrom(written.received_time)
+        if station_time is None:
+            expected.station_time.CopyFrom(written.received_time)
+        else:
+            expected.station_time.seconds, expected.station_time.nanos = datetime_parts(station_time)
+        assert fields[b"data"] == expected.SerializeToString()
+        assert (fields[b"id"], fields[b"station"]) == (values["event_id"].encode(), station_id.encode())
+        assert fields[b"traceparent"] == values["traceparent"].encode()
+
+
 @pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**31, 2**63 - 1, -1, -(2**63)])
 def test_varints_are_protobufs(value: int) -> None:
     message = events_pb2.EventEnvelope()

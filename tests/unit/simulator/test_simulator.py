@@ -119,6 +119,11 @@ def test_command_line() -> None:
         parse_args([])
     with pytest.raises(SystemExit):
         parse_args(["--fleet", "f.json", "--scenario", "chaos"])
+    # First logins are paced by a window unless told otherwise; a negative one is refused.
+    assert parse_args(["--stations", "5"]).connect_window == 20
+    assert parse_args(["--stations", "5", "--connect-window", "0"]).connect_window == 0
+    with pytest.raises(SystemExit):
+        parse_args(["--stations", "5", "--connect-window", "-1"])
 
 
 def test_provisioning_only_talks_to_a_local_platform_and_says_when_it_is_not_there() -> None:

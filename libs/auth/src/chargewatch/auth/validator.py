@@ -3,11 +3,17 @@
 Signatures are checked against the issuer's JWKS, fetched through OpenID discovery and cached. A token
 signed with a key id the cache does not know triggers one refetch (the issuer rotated its keys), at most
 once per `min_refetch_seconds` so a flood of forged key ids cannot turn us into a JWKS amplifier.
+
+A token that passed is remembered, by its SHA-256, until it expires: a caller presents the same
+token on every call for minutes, and checking an RS256 signature and the claims again costs more
+CPU than many of the calls it guards. A remembered token is still refused once expired, and once
+the key that signed it is no longer published (the key set is refetched as for any token).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import Any
@@ -23,6 +29,9 @@ logger = logging.getLogger(__name__)
 # Asymmetric algorithms only: "none" and HMAC would let anyone holding a public key mint tokens.
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256")
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "sub")
+# Tokens remembered as verified at most; past it the memory starts afresh (a flood of distinct
+# valid tokens costs their verification again, never unbounded memory).
+MAX_VERIFIED_TOKENS = 10_000
 
 
 class InvalidTokenError(Exception):
@@ -67,6 +76,8 @@ class AccessTokenValidator:
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        # SHA-256 of a token -> (its principal, the epoch second it stops being valid, its key id).
+        self._verified: dict[bytes, tuple[Principal, float, str]] = {}
 
     async def close(self) -> None:
         if self._owns_http:
@@ -83,6 +94,23 @@ class AccessTokenValidator:
     async def validate(self, token: str) -> Principal:
         if not token or len(token) > 16_384:
             raise InvalidTokenError("malformed token")
+        digest = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None:
+            principal, valid_until, kid = remembered
+            if time.monotonic() - self._fetched_at >= self.jwks_ttl_seconds:
+                await self._refresh(force=False)  # as for a token not remembered: keys follow rotation
+            if time.time() < valid_until and kid in self._keys:
+                return principal
+            del self._verified[digest]  # expired, or its key withdrawn: checked in full (and refused)
+        principal, valid_until, kid = await self._verify(token)
+        if len(self._verified) >= MAX_VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[digest] = (principal, valid_until, kid)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str]:
+        """The token's principal, the epoch second it expires (leeway included) and its key id."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -116,7 +144,11 @@ class AccessTokenValidator:
         token_type = claims.get("typ")
         if token_type is not None and str(token_type).lower() != "bearer":
             raise InvalidTokenError("not an access token")
-        return Principal.from_claims(claims, self.audience)
+        return (
+            Principal.from_claims(claims, self.audience),
+            float(claims["exp"]) + self.leeway_seconds,
+            str(header["kid"]),
+        )
 
     async def _key_for(self, kid: Any) -> Any:
         if not isinstance(kid, str) or not kid:

@@ -102,3 +102,22 @@ class CallerTokenSettings(ServiceSettings):
     @property
     def issuer(self) -> str:
         return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+
+
+class ServiceAccountSettings(CallerTokenSettings):
+    """A service that also calls the others as the platform's service account: the client
+    credentials its bearer tokens come from (docs/architecture.md, "Who calls whom")."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
+
+    token_url: str = Field(
+        "", description="Token endpoint for client credentials (empty: the realm's endpoint under keycloak_url)"
+    )
+    client_id: str = Field(
+        "chargewatch-services", description="Client this service authenticates to the others as (client credentials)"
+    )
+    client_secret: SecretStr = Field(SecretStr(""), description="Secret of client_id (from a Kubernetes Secret)")
+
+    @property
+    def effective_token_url(self) -> str:
+        return self.token_url or f"{self.issuer}/protocol/openid-connect/token"

@@ -148,6 +148,42 @@ class AuthorizeResponse(_message.Message):
     max_session_seconds: int
     def __init__(self, status: _Optional[_Union[_events_pb2.AuthorizationStatus, str]] = ..., expiry: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group_id: _Optional[str] = ..., reason: _Optional[str] = ..., max_session_seconds: _Optional[int] = ...) -> None: ...
 
+class AuthorizeCall(_message.Message):
+    __slots__ = ("call_id", "request", "traceparent", "timeout_ms")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    request: AuthorizeRequest
+    traceparent: str
+    timeout_ms: int
+    def __init__(self, call_id: _Optional[int] = ..., request: _Optional[_Union[AuthorizeRequest, _Mapping]] = ..., traceparent: _Optional[str] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class AuthorizeCalls(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[AuthorizeCall]
+    def __init__(self, calls: _Optional[_Iterable[_Union[AuthorizeCall, _Mapping]]] = ...) -> None: ...
+
+class AuthorizeAnswer(_message.Message):
+    __slots__ = ("call_id", "response", "status_code", "status_message")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    response: AuthorizeResponse
+    status_code: int
+    status_message: str
+    def __init__(self, call_id: _Optional[int] = ..., response: _Optional[_Union[AuthorizeResponse, _Mapping]] = ..., status_code: _Optional[int] = ..., status_message: _Optional[str] = ...) -> None: ...
+
+class AuthorizeAnswers(_message.Message):
+    __slots__ = ("answers",)
+    ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    answers: _containers.RepeatedCompositeFieldContainer[AuthorizeAnswer]
+    def __init__(self, answers: _Optional[_Iterable[_Union[AuthorizeAnswer, _Mapping]]] = ...) -> None: ...
+
 class ValidateAccessTokenRequest(_message.Message):
     __slots__ = ("access_token",)
     ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]

@@ -64,6 +64,11 @@ class AuthzStub:
                 request_serializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeRequest.SerializeToString,
                 response_deserializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeResponse.FromString,
                 _registered_method=True)
+        self.AuthorizeStream = channel.stream_stream(
+                '/chargewatch.v1.Authz/AuthorizeStream',
+                request_serializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeCalls.SerializeToString,
+                response_deserializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeAnswers.FromString,
+                _registered_method=True)
         self.ValidateAccessToken = channel.unary_unary(
                 '/chargewatch.v1.Authz/ValidateAccessToken',
                 request_serializer=chargewatch_dot_v1_dot_authz__pb2.ValidateAccessTokenRequest.SerializeToString,
@@ -205,6 +210,18 @@ class AuthzServicer:
 
     def Authorize(self, request, context):
         """Decides whether a driver token may charge at a station.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AuthorizeStream(self, request_iterator, context):
+        """The same decisions, many multiplexed over one long-lived stream: the gateway's path. A
+        unary call costs a Python gRPC server and client several times the CPU of a stream
+        message. Each message carries one or more calls (the sender puts in one message whatever
+        waits to be sent); answers come in completion order, matched by call_id, one or more per
+        message. A call that cannot be decided is answered with its status code, never dropped;
+        the stream itself ends only when the connection or the server does.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -370,6 +387,11 @@ def add_AuthzServicer_to_server(servicer, server):
                     servicer.Authorize,
                     request_deserializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeRequest.FromString,
                     response_serializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeResponse.SerializeToString,
+            ),
+            'AuthorizeStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.AuthorizeStream,
+                    request_deserializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeCalls.FromString,
+                    response_serializer=chargewatch_dot_v1_dot_authz__pb2.AuthorizeAnswers.SerializeToString,
             ),
             'ValidateAccessToken': grpc.unary_unary_rpc_method_handler(
                     servicer.ValidateAccessToken,
@@ -629,6 +651,33 @@ class Authz:
             '/chargewatch.v1.Authz/Authorize',
             chargewatch_dot_v1_dot_authz__pb2.AuthorizeRequest.SerializeToString,
             chargewatch_dot_v1_dot_authz__pb2.AuthorizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthorizeStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/chargewatch.v1.Authz/AuthorizeStream',
+            chargewatch_dot_v1_dot_authz__pb2.AuthorizeCalls.SerializeToString,
+            chargewatch_dot_v1_dot_authz__pb2.AuthorizeAnswers.FromString,
             options,
             channel_credentials,
             insecure,

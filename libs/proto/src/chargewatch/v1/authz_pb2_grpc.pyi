@@ -51,6 +51,14 @@ class AuthzStub:
     """
     Authorize: _grpc.UnaryUnaryMultiCallable[_authz_pb2.AuthorizeRequest, _authz_pb2.AuthorizeResponse]
     """Decides whether a driver token may charge at a station."""
+    AuthorizeStream: _grpc.StreamStreamMultiCallable[_authz_pb2.AuthorizeCalls, _authz_pb2.AuthorizeAnswers]
+    """The same decisions, many multiplexed over one long-lived stream: the gateway's path. A
+    unary call costs a Python gRPC server and client several times the CPU of a stream
+    message. Each message carries one or more calls (the sender puts in one message whatever
+    waits to be sent); answers come in completion order, matched by call_id, one or more per
+    message. A call that cannot be decided is answered with its status code, never dropped;
+    the stream itself ends only when the connection or the server does.
+    """
     ValidateAccessToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ValidateAccessTokenRequest, _authz_pb2.ValidateAccessTokenResponse]
     """Validates a Keycloak-issued access token and returns the principal it names."""
     BlockToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.BlockTokenRequest, _authz_pb2.Block]
@@ -110,6 +118,14 @@ class AuthzAsyncStub(AuthzStub):
     """
     Authorize: _aio.UnaryUnaryMultiCallable[_authz_pb2.AuthorizeRequest, _authz_pb2.AuthorizeResponse]  # type: ignore[assignment]
     """Decides whether a driver token may charge at a station."""
+    AuthorizeStream: _aio.StreamStreamMultiCallable[_authz_pb2.AuthorizeCalls, _authz_pb2.AuthorizeAnswers]  # type: ignore[assignment]
+    """The same decisions, many multiplexed over one long-lived stream: the gateway's path. A
+    unary call costs a Python gRPC server and client several times the CPU of a stream
+    message. Each message carries one or more calls (the sender puts in one message whatever
+    waits to be sent); answers come in completion order, matched by call_id, one or more per
+    message. A call that cannot be decided is answered with its status code, never dropped;
+    the stream itself ends only when the connection or the server does.
+    """
     ValidateAccessToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.ValidateAccessTokenRequest, _authz_pb2.ValidateAccessTokenResponse]  # type: ignore[assignment]
     """Validates a Keycloak-issued access token and returns the principal it names."""
     BlockToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.BlockTokenRequest, _authz_pb2.Block]  # type: ignore[assignment]
@@ -202,6 +218,20 @@ class AuthzServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_authz_pb2.AuthorizeResponse, _abc.Awaitable[_authz_pb2.AuthorizeResponse]]:
         """Decides whether a driver token may charge at a station."""
+
+    @_abc_1.abstractmethod
+    def AuthorizeStream(
+        self,
+        request_iterator: _MaybeAsyncIterator[_authz_pb2.AuthorizeCalls],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_authz_pb2.AuthorizeAnswers], _abc.AsyncIterator[_authz_pb2.AuthorizeAnswers]]:
+        """The same decisions, many multiplexed over one long-lived stream: the gateway's path. A
+        unary call costs a Python gRPC server and client several times the CPU of a stream
+        message. Each message carries one or more calls (the sender puts in one message whatever
+        waits to be sent); answers come in completion order, matched by call_id, one or more per
+        message. A call that cannot be decided is answered with its status code, never dropped;
+        the stream itself ends only when the connection or the server does.
+        """
 
     @_abc_1.abstractmethod
     def ValidateAccessToken(

@@ -7,7 +7,13 @@ from chargewatch.rpc.callers import (
     TokenSource,
     current_caller,
 )
-from chargewatch.rpc.client import DEFAULT_DEADLINE_SECONDS, client_channel, health_check, retry_service_config
+from chargewatch.rpc.client import (
+    DEFAULT_DEADLINE_SECONDS,
+    client_channel,
+    health_check,
+    retry_service_config,
+    stream_channel,
+)
 from chargewatch.rpc.errors import ServicerContext, not_implemented_yet
 from chargewatch.rpc.server import GrpcServer
 from chargewatch.rpc.tracing import SampledServerInterceptor
@@ -26,4 +32,5 @@ __all__ = [
     "health_check",
     "not_implemented_yet",
     "retry_service_config",
+    "stream_channel",
 ]

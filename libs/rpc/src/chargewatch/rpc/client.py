@@ -66,6 +66,17 @@ class _DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[ty
         return await continuation(client_call_details, request)
 
 
+def _reconnect_options(max_backoff_seconds: float | None) -> list[tuple[str, Any]]:
+    if max_backoff_seconds is None:
+        return []
+    backoff_ms = max(int(max_backoff_seconds * 1000), 100)
+    return [
+        ("grpc.initial_reconnect_backoff_ms", min(backoff_ms, 1000)),
+        ("grpc.min_reconnect_backoff_ms", min(backoff_ms, 1000)),
+        ("grpc.max_reconnect_backoff_ms", backoff_ms),
+    ]
+
+
 def client_channel(
     target: str,
     *,
@@ -85,17 +96,27 @@ def client_channel(
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
     ]
-    if max_reconnect_backoff_seconds is not None:
-        backoff_ms = max(int(max_reconnect_backoff_seconds * 1000), 100)
-        options += [
-            ("grpc.initial_reconnect_backoff_ms", min(backoff_ms, 1000)),
-            ("grpc.min_reconnect_backoff_ms", min(backoff_ms, 1000)),
-            ("grpc.max_reconnect_backoff_ms", backoff_ms),
-        ]
+    options += _reconnect_options(max_reconnect_backoff_seconds)
     interceptors: list[Any] = [_DefaultDeadline(default_deadline), *aio_client_interceptors()]  # type: ignore[no-untyped-call]
     if bearer is not None:
         interceptors.append(BearerToken(bearer))
     return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+
+
+def stream_channel(target: str, *, max_reconnect_backoff_seconds: float | None = None) -> grpc.aio.Channel:
+    """A channel for one long-lived stream that multiplexes many calls (Authz/AuthorizeStream).
+
+    No interceptors: gRPC's interceptors wrap every read and write of a stream in coroutines of
+    their own, and OpenTelemetry's would open one span for the stream's whole life; the stream's
+    messages carry their own deadline and trace context. Keepalive finds a dead peer on an idle stream.
+    """
+    options: list[tuple[str, Any]] = [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+    options += _reconnect_options(max_reconnect_backoff_seconds)
+    return grpc.aio.insecure_channel(target, options=options)
 
 
 async def health_check(channel: grpc.aio.Channel, service: str = "", deadline: float = 2.0) -> bool:

@@ -12,7 +12,8 @@ context is attached to the call's task (every call runs in a task of its own, so
 call) and the handler runs unchanged, without a span of its own; what it publishes still carries
 the trace id, unsampled, so consumers follow the same decision. When the sampler records, for
 calls without a parent (a new trace id is drawn, so only the SDK can decide), for other carriers
-and for streaming calls, OpenTelemetry's interceptor handles the call as before. Exact for the
+and for server- or client-streaming calls, OpenTelemetry's interceptor handles the call as before.
+Bidirectional streams are left to their servicer (see `intercept_service`). Exact for the
 SDK's samplers, none of which looks at the attributes OpenTelemetry's interceptor passes.
 """
 
@@ -66,7 +67,7 @@ def remote_parent(metadata: Any) -> SpanContext | None:
     return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags & TraceFlags.SAMPLED))
 
 
-def _records(parent: Context, trace_id: int, method: str) -> bool:
+def records(parent: Context, trace_id: int, method: str) -> bool:
     """Whether the SDK would record this call's span (False without an SDK: nothing records)."""
     sampler = getattr(trace.get_tracer_provider(), "sampler", None)
     if sampler is None:
@@ -81,6 +82,11 @@ class SampledServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
 
     async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> Handler:
         handler = await continuation(details)
+        if handler is not None and handler.request_streaming and handler.response_streaming:
+            # A bidirectional stream here is a channel for many calls (Authz/AuthorizeStream): its
+            # messages carry their own trace context and the servicer opens their spans. One span
+            # for the stream would last as long as the connection and parent nothing useful.
+            return handler
         if (
             handler is not None
             and handler.unary_unary is not None
@@ -91,7 +97,7 @@ class SampledServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
             span_context = remote_parent(details.invocation_metadata)
             if span_context is not None:
                 parent = trace.set_span_in_context(NonRecordingSpan(span_context))
-                if not _records(parent, span_context.trace_id, details.method):
+                if not records(parent, span_context.trace_id, details.method):
                     # Not detached: the call's own task, and this context with it, ends with the call.
                     attach(parent)
                     return handler

@@ -484,27 +484,48 @@ class EventPublisher:
             traceparent, tracestate = tel.current_trace_headers()
         if event_id is None:
             event_id = _event_ids.next()
-        received = divmod(time.time_ns(), 1_000_000_000)
-        identifier, station, trace = event_id.encode(), station_id.encode(), traceparent.encode()
-        envelope = _envelope(
-            codec,
-            data,
-            identifier,
-            station,
-            tenant_id,
-            received if station_time is None else datetime_parts(station_time),
-            received,
-            trace,
-            tracestate,
-            self._producer_field,
-            late,
+        received_seconds, received_nanos = divmod(time.time_ns(), 1_000_000_000)
+        received = timestamp_body(received_seconds, received_nanos)
+        station = received if station_time is None else timestamp_body(*datetime_parts(station_time))
+        identifier, station_bytes, trace = event_id.encode(), station_id.encode(), traceparent.encode()
+        id_size, station_size, trace_size, data_size = len(identifier), len(station_bytes), len(trace), len(data)
+        # The EventEnvelope's fields in field-number order, as protobuf writes them (empty strings
+        # and false left out); what `_envelope` writes, with the lengths inlined (all but the
+        # payload's are short).
+        envelope = b"".join(
+            (
+                (_EVENT_ID + (_ONE_BYTE[id_size] if id_size < 0x80 else varint(id_size)) + identifier)
+                if id_size
+                else b"",
+                codec.type_and_version,
+                (_STATION_ID + (_ONE_BYTE[station_size] if station_size < 0x80 else varint(station_size)))
+                + station_bytes
+                if station_size
+                else b"",
+                _string(_TENANT_ID, tenant_id) if tenant_id else b"",
+                _STATION_TIME,
+                _ONE_BYTE[len(station)],
+                station,
+                _RECEIVED_TIME,
+                _ONE_BYTE[len(received)],
+                received,
+                (_TRACEPARENT + (_ONE_BYTE[trace_size] if trace_size < 0x80 else varint(trace_size)) + trace)
+                if trace_size
+                else b"",
+                _string(_TRACESTATE, tracestate) if tracestate else b"",
+                self._producer_field,
+                _LATE_TRUE if late else b"",
+                codec.payload_tag,
+                _ONE_BYTE[data_size] if data_size < 0x80 else varint(data_size),
+                data,
+            )
         )
         command = b"".join(
             (
                 head,
-                b"$%d\r\n%s\r\n" % (len(identifier), identifier),
+                b"$%d\r\n%s\r\n" % (id_size, identifier),
                 codec.type_field,
-                _MIDDLE % (len(station), station, len(trace), trace, len(envelope)),
+                _MIDDLE % (station_size, station_bytes, trace_size, trace, len(envelope)),
                 envelope,
                 b"\r\n",
             )

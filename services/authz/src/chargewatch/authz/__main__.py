@@ -11,7 +11,7 @@ from chargewatch.auth import AccessTokenValidator, ClientCredentialsToken
 from chargewatch.authz import blocks, credentials, policies, tokens
 from chargewatch.authz.authorizer import Authorizer, DecisionPublisher, StationDirectory, reload_periodically
 from chargewatch.authz.blocks import BlockStore
-from chargewatch.authz.cache import TokenCache
+from chargewatch.authz.cache import TokenCache, TrackedReads
 from chargewatch.authz.config import AuthzSettings
 from chargewatch.authz.directory import KeycloakDirectory
 from chargewatch.authz.gateway import GatewayCommandsClient
@@ -24,7 +24,7 @@ from chargewatch.authz.sessions import SessionTracker
 from chargewatch.config import instance_name
 from chargewatch.mongo import ensure_indexes
 from chargewatch.rpc import GrpcServer, client_channel
-from chargewatch.service import ServiceRuntime
+from chargewatch.service import ServiceRuntime, tune_garbage_collector
 from chargewatch.service.redis_client import redis_client
 from chargewatch.service.wiring import connect_backends
 from chargewatch.streams import ConsumerGroupWorker, EventPublisher, StreamFamily
@@ -44,8 +44,10 @@ async def serve(settings: AuthzSettings) -> None:
     # Authorize's own pool: a burst of calls waits for a connection instead of failing.
     hot_redis = redis_client(settings.redis_url, max_connections=64, timeout_seconds=1.0)
     runtime.on_shutdown(hot_redis.aclose)
-    # Authorize's lookups, reservations and decisions: one pipelined connection (pipelined_redis.py).
-    pipelined = PipelinedRedis(settings.redis_url, timeout_seconds=1.0)
+    # Authorize's lookups, reservations and decisions: one pipelined connection (pipelined_redis.py),
+    # tracked by Redis so that what a lookup read can be kept in memory until Redis says it changed.
+    tracked = TrackedReads(settings.tracked_token_cache_seconds) if settings.tracked_token_cache_seconds else None
+    pipelined = PipelinedRedis(settings.redis_url, timeout_seconds=1.0, tracking=tracked)
     runtime.on_shutdown(pipelined.aclose)
     # Spans only for the calls the sampler keeps: authz follows the gateway's (head) sampling.
     runtime.grpc = GrpcServer(
@@ -91,18 +93,21 @@ async def serve(settings: AuthzSettings) -> None:
     policy_store = policies.PolicyStore(db[policies.COLLECTION])
     block_store = BlockStore(db)
     stations = StationDirectory(credential_store)
-    sessions = SessionTracker(hot_redis, pipelined, local_seconds=settings.local_token_cache_seconds)
+    sessions = SessionTracker(hot_redis, pipelined, local_seconds=settings.local_token_cache_seconds, tracked=tracked)
+    token_cache = TokenCache(
+        hot_redis,
+        keep_seconds=settings.token_cache_seconds,
+        unknown_seconds=settings.unknown_token_cache_seconds,
+        local_seconds=settings.local_token_cache_seconds,
+    )
+    if tracked is not None:
+        tracked.watch(token_cache.local)
     publisher = EventPublisher(
         hot_redis, partitions=settings.stream_partitions, max_len=settings.stream_max_len, producer="authz"
     )
     authorizer = Authorizer(
         tokens=token_store,
-        cache=TokenCache(
-            hot_redis,
-            keep_seconds=settings.token_cache_seconds,
-            unknown_seconds=settings.unknown_token_cache_seconds,
-            local_seconds=settings.local_token_cache_seconds,
-        ),
+        cache=token_cache,
         directory=directory,
         stations=stations,
         policies=policy_store,
@@ -137,6 +142,7 @@ async def serve(settings: AuthzSettings) -> None:
                 credentials=credential_store,
                 gateway=gateway,
             ),
+            service_callers_only=settings.require_caller_token,
         ),
         "chargewatch.v1.Authz",
     )
@@ -167,6 +173,9 @@ async def serve(settings: AuthzSettings) -> None:
     runtime.on_shutdown(directory.close)
     runtime.on_shutdown(lambda: gateway_channel.close(None))
     runtime.on_shutdown(authorizer.close)
+    # What start-up built lives as long as the process: out of the collector's passes, which
+    # otherwise stop every decision in flight for as long as they take to walk it (bench_authz).
+    tune_garbage_collector(settings.gc_young_threshold)
     await runtime.run()
 
 

@@ -168,17 +168,11 @@ class DecisionPublisher:
             self.report()
 
     async def _append(self, station_id: str, tenant_id: str, decision: events_pb2.AuthorizationDecision) -> None:
-        # Built here, so the entry carries the context of the PRODUCER span when there is one.
-        envelope = self._publisher.envelope(station_id, decision, tenant_id=tenant_id)
-        stream, fields = self._publisher.entry(envelope)
-        command: list[str | bytes | int | float] = ["XADD", stream]
-        if self._publisher.max_len is not None:
-            command += ["MAXLEN", "~", self._publisher.max_len]
-        command.append("*")
-        for name, value in fields.items():
-            command += [name, value]  # type: ignore[list-item]
+        # Built here, so the entry carries the context of the PRODUCER span when there is one;
+        # written straight to its XADD (EventPublisher.prepare), as the gateway's events are.
+        command = self._publisher.prepare(station_id, decision, tenant_id=tenant_id).command
         try:
-            await self._redis.execute(*command)
+            await self._redis.execute_packed(command)
         except (RedisUnavailable, ResponseError) as exc:
             raise DecisionNotRecorded(f"the decision was not recorded: {exc}") from exc
 
@@ -286,11 +280,11 @@ class Authorizer:
         except DirectoryUnavailable:
             return TokenView(INVALID, "identity_provider_unavailable")
 
-    def _view_from(self, key: str, raw: bytes | None) -> TokenView | None:
+    def _view_from(self, key: str, raw: bytes | None, keep_seconds: float | None = None) -> TokenView | None:
         if raw is None:
             return None
         view = TokenView.decode(raw)
-        self.cache.remember(key, view)
+        self.cache.remember(key, view, keep_seconds)
         return view
 
     async def _state(self, key: str) -> tuple[TokenView | None, Sessions]:
@@ -301,7 +295,7 @@ class Authorizer:
             if sessions is not None:
                 return view, sessions
         found = await self.sessions.lookup(key)
-        return self._view_from(key, found.view), found.sessions
+        return self._view_from(key, found.view, found.keep_seconds), found.sessions
 
     # -- the decision -----------------------------------------------------------------------------
     async def authorize(

@@ -13,6 +13,12 @@ by default in the service): a card presented again within that second is answere
 reading Redis. A change made on this replica replaces its local entry at once; one made on
 another replica is seen here within `local_seconds`.
 
+With server-assisted client-side caching (`TrackedReads`, on by default in the service), a view
+and sessions read by the Authorize lookup are kept for `tracked_seconds` instead: Redis tells the
+process when either key changes, expires or is evicted, and the entry is dropped at once. What
+could have been missed is never kept long: a read during which its token's keys were invalidated,
+and every read while the invalidation connection is down (then the one-second rule applies).
+
 The Authorize path reads the view through `SessionTracker.lookup` (with the token's sessions, in
 one round trip on the pipelined connection) and keeps it here with `remember`; `get` is the same
 read for other callers, through redis-py, without the Redis instrumentation's client span (the
@@ -25,7 +31,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -102,17 +108,22 @@ class LocalMemory(Generic[V]):
         del self._entries[key]
         return None
 
-    def put(self, key: str, value: V) -> None:
-        if self.seconds <= 0:
+    def put(self, key: str, value: V, seconds: float | None = None) -> None:
+        """Keep `value` for `seconds` (default: this memory's `seconds`)."""
+        keep = self.seconds if seconds is None else seconds
+        if keep <= 0:
             return
         entries = self._entries
         entries.pop(key, None)
-        entries[key] = (time.monotonic() + self.seconds, value)
+        entries[key] = (time.monotonic() + keep, value)
         while len(entries) > self.capacity:
             entries.popitem(last=False)
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -144,9 +155,13 @@ class TokenCache:
         """The view this process read or wrote in the last `local_seconds`, without asking Redis."""
         return self._local.get(key)
 
-    def remember(self, key: str, view: TokenView) -> None:
-        """Keep a view read from Redis by another path (the Authorize lookup)."""
-        self._local.put(key, view)
+    def remember(self, key: str, view: TokenView, seconds: float | None = None) -> None:
+        """Keep a view read from Redis by another path (the Authorize lookup); `seconds`: a tracked read's."""
+        self._local.put(key, view, seconds)
+
+    @property
+    def local(self) -> LocalMemory[TokenView]:
+        return self._local
 
     async def get(self, key: str) -> TokenView | None:
         if self._local.seconds > 0:
@@ -175,6 +190,82 @@ class TokenCache:
     async def invalidate(self, key: str) -> None:
         self._local.drop(key)
         await self._redis.delete(redis_key(key))
+
+
+# Tokens whose invalidation is remembered (to judge the reads in flight) before starting afresh.
+_CHANGED_CAPACITY = 50_000
+
+
+def token_of_redis_key(raw: bytes) -> str | None:
+    """The token key in a view or sessions key's hash tag (`...{<type>:<uid>}`), else None."""
+    start, end = raw.find(b"{"), raw.rfind(b"}")
+    return raw[start + 1 : end].decode(errors="replace") if 0 <= start < end else None
+
+
+class TrackedReads:
+    """Which Authorize lookups may be kept for `tracked_seconds`: Redis tracks the keys the lookup
+    connection reads (`PipelinedRedis(tracking=...)`) and tells this object when one changes.
+
+    A read is trusted when tracking was live when it was sent and no invalidation of its token's
+    keys arrived since: an invalidation can overtake the reply it concerns (it comes on another
+    connection), so such a read is kept only for the short `local_seconds`.
+    """
+
+    def __init__(self, tracked_seconds: float) -> None:
+        self.memories: list[LocalMemory[Any]] = []
+        self.tracked_seconds = tracked_seconds
+        self.live = False
+        self.sequence = 0
+        self._floor = 0  # reads sent before this are not trusted (tracking (re)started, or forgot)
+        self._changed: dict[str, int] = {}  # token key -> sequence of its last invalidation
+
+    def watch(self, *memories: LocalMemory[Any]) -> None:
+        """The memories whose entries an invalidation drops (keyed by token key)."""
+        self.memories.extend(memories)
+
+    # -- pipelined_redis.Tracking ----------------------------------------------------------------
+    def started(self) -> None:
+        self._forget_all()
+        self.live = True
+
+    def lost(self) -> None:
+        self.live = False
+        self._forget_all()
+
+    def invalidated(self, keys: list[bytes] | None) -> None:
+        if keys is None:
+            self._forget_all()
+            return
+        self.sequence += 1
+        for raw in keys:
+            token = token_of_redis_key(raw)
+            if token is None:
+                continue
+            self._changed[token] = self.sequence
+            for memory in self.memories:
+                memory.drop(token)
+        if len(self._changed) > _CHANGED_CAPACITY:
+            self._changed.clear()
+            self.sequence += 1
+            self._floor = self.sequence
+
+    # -- the lookup ------------------------------------------------------------------------------
+    def mark(self) -> int:
+        """Taken before the read is sent."""
+        return self.sequence
+
+    def keep_seconds(self, token: str, since: int) -> float | None:
+        """How long the read sent at `since` may be kept: `tracked_seconds`, or None (the default)."""
+        if self.live and since >= self._floor and self._changed.get(token, 0) <= since:
+            return self.tracked_seconds
+        return None
+
+    def _forget_all(self) -> None:
+        self.sequence += 1
+        self._floor = self.sequence
+        self._changed.clear()
+        for memory in self.memories:
+            memory.clear()
 
 
 def now_epoch() -> float:

@@ -7,10 +7,10 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import ServiceSettings, shared
+from chargewatch.config import CallerTokenSettings, shared
 
 
-class AuthzSettings(ServiceSettings):
+class AuthzSettings(CallerTokenSettings):
     model_config = SettingsConfigDict(env_prefix="CW_AUTHZ_", extra="ignore", populate_by_name=True)
     secret_fields: ClassVar[tuple[str, ...]] = ("keycloak_client_secret",)
 
@@ -18,11 +18,6 @@ class AuthzSettings(ServiceSettings):
     ops_port: int = Field(9101, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics")
     mongo_url: str = shared("MONGO_URL", default="mongodb://127.0.0.1:27017/", description="MongoDB connection URL")
     mongo_database: str = Field("chargewatch_authz", description="Database holding authz's own collections")
-    keycloak_url: str = shared("KEYCLOAK_URL", default="http://127.0.0.1:8180", description="Keycloak base URL")
-    keycloak_realm: str = shared("KEYCLOAK_REALM", default="chargewatch", description="Keycloak realm")
-    api_audience: str = shared(
-        "CW_API_AUDIENCE", default="chargewatch-partner-api", description="Audience partner access tokens must carry"
-    )
     keycloak_client_id: str = Field("chargewatch-services", description="Client used for Keycloak admin calls")
     keycloak_client_secret: SecretStr = Field(
         SecretStr(""), description="Secret of keycloak_client_id (from a Kubernetes Secret)"
@@ -54,6 +49,12 @@ class AuthzSettings(ServiceSettings):
         description="How long a cached token is kept at all; past token_refresh_seconds it is still "
         "answered while Keycloak is unreachable",
     )
+    gc_young_threshold: int = Field(
+        0,
+        ge=0,
+        description="Python's youngest-generation GC threshold (0 keeps Python's 700: short pauses, which a "
+        "decision's p99 needs more than fewer collections); the objects made before serving are frozen out",
+    )
     password_hash_threads: int = Field(
         0,
         ge=0,
@@ -66,6 +67,14 @@ class AuthzSettings(ServiceSettings):
         le=60,
         description="How long a process answers a token from its own memory before reading Redis again "
         "(a change made on another replica shows here within it; 0: always read Redis)",
+    )
+    tracked_token_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86_400,
+        description="How long a process answers a token from its own memory when Redis tracks the keys it read "
+        "(server-assisted client-side caching: a change anywhere drops the entry at once; 0: no tracking, "
+        "local_token_cache_seconds only)",
     )
     unknown_token_cache_seconds: float = Field(
         5.0, ge=0, description="How long an unknown token's Invalid answer is cached (0: never)"
@@ -82,7 +91,3 @@ class AuthzSettings(ServiceSettings):
     identity_provider_check_seconds: float = Field(
         5.0, gt=0, description="How often Keycloak is probed for the degraded health status"
     )
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"

@@ -68,27 +68,44 @@ def default_hash_threads() -> int:
 
 
 class HashingBusy(Exception):
-    """More checks are queued than can finish before this caller's deadline: refused at once."""
+    """The checks queued ahead would take longer than the queue may hold: refused at once."""
+
+
+# Seconds of checks the hashing queue may hold. A station refused with 503 comes back after the
+# gateway's Retry-After (1-5 s): a check that ends within that time answers its retry from memory.
+DEFAULT_QUEUE_SECONDS = 5.0
 
 
 class PasswordHashing:
     """The threads that run argon2, first come first served, and admission to their queue.
 
-    More threads than cores only slow every check down together; and a queue longer than what
-    the threads finish within a caller's deadline makes every check late (the caller gives up,
-    the station retries, and the work was wasted). So a check is refused at once (`HashingBusy`)
-    when the queue ahead of it would outlast its deadline, and one whose caller gave up while it
-    waited is skipped unstarted (`DeadlinePassed`). Its time per check is a moving average.
+    More threads than cores only slow every check down together, so checks queue. A check is
+    worth finishing even after its caller gave up: a password that matched is remembered
+    (`VerifiedPasswords`), so the station's retry a few seconds later is let in without a hash.
+    Refusing a check because this caller's deadline is near (most of it may have gone in transit
+    on a busy machine) would leave the hashing threads idle while every attempt of every station
+    fails the same way. So what admission bounds is the queue: a check is refused at once
+    (`HashingBusy`) when the checks ahead would take longer than `queue_seconds`, and one that
+    waited `queue_seconds` past its caller's deadline (the estimate was wrong; the retry came and
+    went) is skipped unstarted (`DeadlinePassed`). Its time per check is a moving average.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, *, queue_seconds: float = DEFAULT_QUEUE_SECONDS) -> None:
+        if queue_seconds <= 0:
+            raise ValueError("queue_seconds must be positive")
         self.threads = threads or default_hash_threads()
+        self.queue_seconds = queue_seconds
         self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="argon2")
         self._pending = 0
         self.seconds_per_check = 0.05
 
-    def configure(self, threads: int | None) -> None:
-        """Use `threads` hashing threads (None or 0: half the cores) from now on."""
+    def configure(self, threads: int | None, *, queue_seconds: float | None = None) -> None:
+        """Use `threads` hashing threads (None or 0: half the cores) and, if given, hold at most
+        `queue_seconds` of checks, from now on."""
+        if queue_seconds is not None:
+            if queue_seconds <= 0:
+                raise ValueError("queue_seconds must be positive")
+            self.queue_seconds = queue_seconds
         wanted = threads or default_hash_threads()
         if wanted != self.threads:
             previous, self._pool = self._pool, ThreadPoolExecutor(max_workers=wanted, thread_name_prefix="argon2")
@@ -99,7 +116,7 @@ class PasswordHashing:
         return self._pending / self.threads * self.seconds_per_check
 
     def _timed(self, deadline: float | None, function: Callable[[], R]) -> R:
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and time.monotonic() >= deadline + self.queue_seconds:
             raise DeadlinePassed
         started = time.perf_counter()
         try:
@@ -109,15 +126,22 @@ class PasswordHashing:
             self.seconds_per_check = 0.8 * self.seconds_per_check + 0.2 * (time.perf_counter() - started)
 
     async def run(self, deadline: float | None, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run `function` on a hashing thread, unless it could not finish before the monotonic `deadline`."""
-        if deadline is not None and time.monotonic() + self.expected_wait() + self.seconds_per_check > deadline:
+        """Run `function` on a hashing thread; with a monotonic `deadline` (a caller's), refused at
+        once when the queue is full and skipped when it waited too long past the deadline."""
+        if deadline is not None and self.expected_wait() + self.seconds_per_check > self.queue_seconds:
             raise HashingBusy
+        call = functools.partial(function, *args, **kwargs)
+        future = asyncio.get_running_loop().run_in_executor(self._pool, self._timed, deadline, call)
         self._pending += 1
-        try:
-            call = functools.partial(function, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(self._pool, self._timed, deadline, call)
-        finally:
-            self._pending -= 1
+        future.add_done_callback(self._finished)
+        # Shielded: a caller that gives up (its RPC cancelled at the deadline) leaves the check to
+        # finish, so that a password that matched is remembered for the station's retry.
+        return await asyncio.shield(future)
+
+    def _finished(self, future: asyncio.Future[Any]) -> None:
+        self._pending -= 1
+        if not future.cancelled():
+            future.exception()  # retrieved: nobody may be awaiting a check whose caller gave up
 
 
 HASHING = PasswordHashing()
@@ -314,7 +338,7 @@ def remembered_connection_check(
 
 
 class DeadlinePassed(Exception):
-    """The caller's deadline passed while the check waited for a hashing thread: it was not run."""
+    """The check waited for a hashing thread until its caller's retry was due too: it was not run."""
 
 
 def certificate_valid(certificate: Document, now: datetime) -> bool:

@@ -1,9 +1,12 @@
 """gRPC `Authz`: translates the wire into credential, token, policy and block operations.
 
-Hot paths the gateway calls (AuthenticateStation, Authorize, ValidateAccessToken) take no access
-token: the network policy admits only the gateway and the partner API to authz's port. Every
-management RPC, RegisterStation included (it mints a credential), authenticates its caller from
-the `authorization` metadata (access.py) and authorizes the object it touches.
+The hot paths the gateway calls (AuthenticateStation, Authorize, and AuthorizeStream when it
+opens) admit only the platform's service account (`service_callers_only`, set from
+`CW_AUTHZ_REQUIRE_CALLER_TOKEN`): its token is verified once and then remembered until it expires
+(`AccessTokenValidator`), so a call pays a digest and a lookup. ValidateAccessToken takes none (it
+tells the caller only what the token it holds says). Every management RPC, RegisterStation
+included (it mints a credential), authenticates its caller from the `authorization` metadata
+(access.py) and authorizes the object it touches.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import binascii
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,9 +24,10 @@ import grpc
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from chargewatch.auth import AccessTokenValidator, InvalidTokenError, Principal
+from chargewatch.auth import AccessTokenValidator, InvalidTokenError, Principal, is_service_account
 from chargewatch.authz import access
-from chargewatch.authz.authorizer import Authorizer, DecisionNotRecorded, StationDirectory
+from chargewatch.authz.authorize_stream import STATION_ID, AuthorizeStream, CallRefused, decide
+from chargewatch.authz.authorizer import Authorizer, StationDirectory
 from chargewatch.authz.blocks import Block, BlockAlreadyLifted, BlockNotFound, BlockStore, QuarantineMode
 from chargewatch.authz.credentials import (
     HASHING,
@@ -44,7 +48,6 @@ from chargewatch.authz.credentials import (
 from chargewatch.authz.directory import DirectoryUnavailable
 from chargewatch.authz.local_lists import LocalLists
 from chargewatch.authz.management import LinkRefused, StationActions, TokenManager
-from chargewatch.authz.pipelined_redis import RedisUnavailable
 from chargewatch.authz.policies import (
     AccessPolicy,
     InvalidPolicy,
@@ -72,11 +75,11 @@ from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2
 
 log = logging.getLogger(__name__)
 
-# The same rule the gateway applies to the URL path: OCPP identities are short and printable.
-STATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,48}$")
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,62}$")
 SITE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 _REASON_MAX = 500
+# gRPC's retry pushback (trailing metadata): a negative value tells the client not to retry.
+RETRY_PUSHBACK = "grpc-retry-pushback-ms"
 _DEFAULT_PAGE = 50
 _MAX_PAGE = 500
 
@@ -218,8 +221,10 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
         station_actions: StationActions | None = None,
         stations: StationDirectory | None = None,
         local_lists: LocalLists | None = None,
+        service_callers_only: bool = False,
     ) -> None:
         self.credentials = credentials
+        self.service_callers_only = service_callers_only
         self.tokens = tokens
         self.callers = access.CallerAuthenticator(tokens)
         # Passwords that matched their stored argon2id hash lately (see credentials.VerifiedPasswords).
@@ -240,6 +245,13 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
         except access.Unauthenticated as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             raise AssertionError("unreachable") from exc
+
+    async def _service_caller(self, context: ServicerContext) -> None:
+        """A hot path: only the platform's service account (the gateway) may call it."""
+        if not self.service_callers_only:
+            return
+        if not is_service_account(await self._caller(context)):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only the platform's services may call this")
 
     async def _guard(self, context: ServicerContext, body: Callable[[], Awaitable[T]]) -> T:
         """Run a management operation, turning domain errors into status codes once."""
@@ -307,6 +319,7 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
     async def AuthenticateStation(
         self, request: authz_pb2.AuthenticateStationRequest, context: ServicerContext
     ) -> authz_pb2.AuthenticateStationResponse:
+        await self._service_caller(context)
         connection_profile = _profile(request.connection_profile)
         if connection_profile is None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "connection_profile must be 1, 2 or 3")
@@ -334,8 +347,14 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
                     verified=self.verified_passwords,
                 )
             except HashingBusy:
-                # Refused at once rather than late: the station retries, as after any 503.
-                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many password checks queued; retry")
+                # Refused at once rather than late: the station retries, as after any 503. The
+                # pushback tells the gateway's channel not to retry the call itself (it retries
+                # RESOURCE_EXHAUSTED): asking again at once only queues more work behind a full queue.
+                await context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    "too many password checks queued; retry",
+                    trailing_metadata=((RETRY_PUSHBACK, "-1"),),
+                )
                 raise AssertionError("unreachable: abort raises") from None
             except DeadlinePassed:
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the check waited past the caller's deadline")
@@ -523,38 +542,21 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
     async def Authorize(
         self, request: authz_pb2.AuthorizeRequest, context: ServicerContext
     ) -> authz_pb2.AuthorizeResponse:
+        await self._service_caller(context)
         authorizer = self._need(self.authorizer, "the authorizer")
-        if not STATION_ID.match(request.station_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "station_id must be 1-48 of [A-Za-z0-9._:-]")
-        if not request.id_token or len(request.id_token) > 64 or len(request.transaction_id) > 64:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id_token is 1-64 and transaction_id 0-64 characters")
         try:
-            decision = await authorizer.authorize(
-                request.station_id,
-                request.id_token,
-                request.id_token_type,
-                evse_id=request.evse_id,
-                transaction_id=request.transaction_id,
-            )
-        except (DecisionNotRecorded, RedisUnavailable) as exc:
-            # Not decided, or decided but not on the stream: the caller's offline policy decides.
-            log.warning("authorize unavailable", extra={"station_id": request.station_id, "error": str(exc)})
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE, "authorization is unavailable (Redis); retry or decide offline"
-            )
-            raise AssertionError("unreachable: abort raises") from exc
-        response = authz_pb2.AuthorizeResponse(
-            status=decision.status,  # type: ignore[arg-type]
-            group_id=decision.group_id,
-            reason=decision.reason,
-            max_session_seconds=decision.max_session_seconds,
-        )
-        if decision.expires_at is not None:
-            # Field by field: FromDatetime costs several times more, on every answer.
-            seconds = int(decision.expires_at)
-            response.expiry.seconds = seconds
-            response.expiry.nanos = int((decision.expires_at - seconds) * 1e9)
-        return response
+            return await decide(authorizer, request)
+        except CallRefused as refused:
+            await context.abort(refused.code, refused.message)
+            raise AssertionError("unreachable: abort raises") from refused
+
+    async def AuthorizeStream(
+        self, request_iterator: AsyncIterator[authz_pb2.AuthorizeCalls], context: ServicerContext
+    ) -> AsyncIterator[authz_pb2.AuthorizeAnswers]:
+        await self._service_caller(context)  # once, when the stream opens
+        authorizer = self._need(self.authorizer, "the authorizer")
+        async for answers in AuthorizeStream(authorizer).serve(request_iterator):
+            yield answers
 
     # -- driver tokens ----------------------------------------------------------------------------
     def _key(self, id_token: str, id_token_type: str) -> str:

@@ -11,18 +11,24 @@ Failure handling: a reply not received within `timeout_seconds` of its command m
 connection is unusable (Redis is stuck or the network is gone): it is closed and every command
 waiting on it fails with `RedisUnavailable`; the next command connects again. Error replies raise
 redis-py's `ResponseError` (`NoScriptError` for NOSCRIPT), so callers handle one vocabulary.
+
+Server-assisted client-side caching (optional, `tracking=`): Redis remembers the keys this
+connection reads and, when one of them changes, expires or is evicted, says so on a second
+connection subscribed to `__redis__:invalidate` (`CLIENT TRACKING ON REDIRECT`, which works over
+RESP2). The two connections live and die together: when either is lost the other is closed, the
+`Tracking` is told (so it forgets everything it kept: invalidations may have been missed), and
+the next command opens both again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import ssl
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import hiredis
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
@@ -33,8 +39,24 @@ Arg = str | bytes | int | float
 _NOT_ENOUGH = object()
 
 
+_INVALIDATE_CHANNEL = b"__redis__:invalidate"
+
+
 class RedisUnavailable(ConnectionError):
     """The command may or may not have run: the connection failed or timed out before its reply."""
+
+
+class Tracking(Protocol):
+    """Told what Redis invalidates of the keys read on a tracked connection."""
+
+    def started(self) -> None:
+        """Keys read from now on are tracked (a new connection pair)."""
+
+    def invalidated(self, keys: list[bytes] | None) -> None:
+        """These keys changed (None: every key, after FLUSHDB/FLUSHALL)."""
+
+    def lost(self) -> None:
+        """Tracking stopped (a connection was lost): invalidations may have been missed."""
 
 
 @dataclass(frozen=True)
@@ -143,10 +165,76 @@ class _Protocol(asyncio.Protocol):
         self.owner._lost(self)
 
 
+class _InvalidationListener(asyncio.Protocol):
+    """The connection subscribed to `__redis__:invalidate` that the tracked connection redirects to."""
+
+    def __init__(self, owner: PipelinedRedis) -> None:
+        self.owner = owner
+        self.reader = hiredis.Reader(replyError=ResponseError, notEnoughData=_NOT_ENOUGH)
+        self.transport: asyncio.Transport | None = None
+        self.waiting: deque[asyncio.Future[Any]] = deque()  # replies to the set-up commands
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while True:
+            try:
+                reply = self.reader.gets()
+            except hiredis.ProtocolError as exc:
+                self.fail(RedisUnavailable(f"Redis protocol error: {exc}"))
+                return
+            if reply is _NOT_ENOUGH:
+                return
+            if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
+                if reply[1] == _INVALIDATE_CHANNEL and self.owner.tracking is not None:
+                    self.owner.tracking.invalidated(reply[2])
+            elif self.waiting:
+                future = self.waiting.popleft()
+                if not future.done():
+                    if isinstance(reply, ResponseError):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(RedisUnavailable("the invalidation connection was lost"))
+
+    def send(self, args: tuple[Arg, ...], loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = loop.create_future()
+        if self.closed or self.transport is None:
+            future.set_exception(RedisUnavailable("the invalidation connection is closed"))
+            return future
+        self.waiting.append(future)
+        self.transport.write(hiredis.pack_command(args))  # type: ignore[arg-type]
+        return future
+
+    def fail(self, error: RedisUnavailable) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        waiting, self.waiting = self.waiting, deque()
+        for future in waiting:
+            if not future.done():
+                future.set_exception(RedisUnavailable(str(error)))
+        if self.transport is not None:
+            self.transport.abort()
+        self.owner._listener_lost(self)
+
+
 class PipelinedRedis:
     """A lazily connected, auto-pipelining Redis connection (redis://, rediss:// and unix:// URLs)."""
 
-    def __init__(self, url: str, *, timeout_seconds: float = 1.0, connect_timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_seconds: float = 1.0,
+        connect_timeout_seconds: float | None = None,
+        tracking: Tracking | None = None,
+    ) -> None:
         options = parse_url(url)
         self.host = str(options.get("host", "127.0.0.1"))
         self.port = int(options.get("port", 6379))
@@ -167,7 +255,9 @@ class PipelinedRedis:
             self.ssl = context
         self.timeout_seconds = timeout_seconds
         self.connect_timeout_seconds = connect_timeout_seconds or timeout_seconds
+        self.tracking = tracking
         self._protocol: _Protocol | None = None
+        self._listener: _InvalidationListener | None = None
         self._connecting: asyncio.Future[_Protocol] | None = None
 
     # -- commands ---------------------------------------------------------------------------------
@@ -175,6 +265,11 @@ class PipelinedRedis:
         """One command's reply; raises ResponseError for an error reply, RedisUnavailable when unsure."""
         protocol = self._protocol if self._protocol is not None else await self._connect()
         return await protocol.send(hiredis.pack_command(args), asyncio.get_running_loop())  # type: ignore[arg-type]
+
+    async def execute_packed(self, packed: bytes) -> Any:
+        """As `execute`, for a command already RESP-encoded (`EventPublisher.prepare`'s XADD)."""
+        protocol = self._protocol if self._protocol is not None else await self._connect()
+        return await protocol.send(packed, asyncio.get_running_loop())
 
     async def execute_many(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
         """Several commands in one write (one round trip): their replies in order.
@@ -229,6 +324,9 @@ class PipelinedRedis:
         protocol, self._protocol = self._protocol, None
         if protocol is not None:
             protocol.fail(RedisUnavailable("Redis connection closed by its owner"))
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.fail(RedisUnavailable("Redis connection closed by its owner"))
 
     # -- connecting -------------------------------------------------------------------------------
     async def _connect(self) -> _Protocol:
@@ -244,35 +342,81 @@ class PipelinedRedis:
         if not attempt.cancelled():
             attempt.exception()  # retrieved here: every waiter got it already
 
+    def _auth(self) -> list[tuple[Arg, ...]]:
+        if not self.password:
+            return []
+        return [("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)]
+
+    async def _open_connection(self, factory: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if self.path:
+            _, protocol = await loop.create_unix_connection(factory, self.path)
+        else:
+            _, protocol = await loop.create_connection(factory, self.host, self.port, ssl=self.ssl)
+        return protocol
+
+    async def _open_listener(self) -> tuple[_InvalidationListener, int]:
+        """The invalidation connection, subscribed, and its client id (what tracking redirects to)."""
+        loop = asyncio.get_running_loop()
+        listener: _InvalidationListener = await self._open_connection(lambda: _InvalidationListener(self))
+        try:
+            futures = [
+                listener.send(args, loop)
+                for args in (*self._auth(), ("CLIENT", "ID"), ("SUBSCRIBE", _INVALIDATE_CHANNEL))
+            ]
+            replies = [await future for future in futures]
+        except BaseException:
+            listener.fail(RedisUnavailable("the invalidation connection's set-up failed"))
+            raise
+        return listener, int(replies[-2])
+
     async def _open(self) -> _Protocol:
         loop = asyncio.get_running_loop()
+        listener: _InvalidationListener | None = None
+        protocol: _Protocol | None = None
         try:
             async with asyncio.timeout(self.connect_timeout_seconds):
-                if self.path:
-                    _, protocol = await loop.create_unix_connection(lambda: _Protocol(self), self.path)
-                else:
-                    _, protocol = await loop.create_connection(
-                        lambda: _Protocol(self), self.host, self.port, ssl=self.ssl
-                    )
-                setup: list[tuple[Arg, ...]] = []
-                if self.password:
-                    setup.append(("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
+                setup: list[tuple[Arg, ...]] = self._auth()
                 if self.db:
                     setup.append(("SELECT", self.db))
+                if self.tracking is not None:
+                    listener, client_id = await self._open_listener()
+                    setup.append(("CLIENT", "TRACKING", "ON", "REDIRECT", client_id))
+                protocol = await self._open_connection(lambda: _Protocol(self))
                 futures = [protocol.send(hiredis.pack_command(args), loop) for args in setup]  # type: ignore[arg-type]
                 for future in futures:
                     await future
-        except (OSError, TimeoutError) as exc:
-            raise RedisUnavailable(f"cannot connect to Redis: {exc!r}") from exc
-        except ResponseError:
-            with contextlib.suppress(Exception):
-                protocol.fail(RedisUnavailable("Redis refused the connection setup"))
+        except BaseException as exc:
+            for opened in (protocol, listener):
+                if opened is not None:
+                    opened.fail(RedisUnavailable("the connection's set-up failed"))
+            if isinstance(exc, (OSError, TimeoutError)):
+                raise RedisUnavailable(f"cannot connect to Redis: {exc!r}") from exc
             raise
-        if protocol.closed:
+        if protocol.closed or (listener is not None and listener.closed):
+            for opened in (protocol, listener):
+                if opened is not None:
+                    opened.fail(RedisUnavailable("closed during set-up"))
             raise RedisUnavailable("Redis closed the connection during setup")
-        self._protocol = protocol
+        self._protocol, self._listener = protocol, listener
+        if self.tracking is not None:
+            self.tracking.started()
         return protocol
 
     def _lost(self, protocol: _Protocol) -> None:
         if self._protocol is protocol:
             self._protocol = None
+            listener, self._listener = self._listener, None
+            if listener is not None:
+                listener.fail(RedisUnavailable("its tracked connection was lost"))
+            if self.tracking is not None:
+                self.tracking.lost()
+
+    def _listener_lost(self, listener: _InvalidationListener) -> None:
+        # Invalidations may be missed from now on: the tracked connection goes with it (its
+        # commands in flight fail as on any lost connection) and both are opened again.
+        if self._listener is listener:
+            self._listener = None
+            protocol = self._protocol
+            if protocol is not None:
+                protocol.fail(RedisUnavailable("the invalidation connection was lost"))

@@ -28,7 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from chargewatch.authz.cache import LocalMemory
+from chargewatch.authz.cache import LocalMemory, TrackedReads
 from chargewatch.authz.cache import redis_key as view_key
 from chargewatch.authz.pipelined_redis import PipelinedRedis, Script
 from chargewatch.streams import Event
@@ -163,6 +163,8 @@ class Lookup:
     sessions: Sessions
     # Transaction starts only: True reserved, False refused at the limit, None not tried.
     reserved: bool | None = None
+    # A tracked read's keeping time (cache.TrackedReads), None: the default local one.
+    keep_seconds: float | None = None
 
 
 # Tokens whose sessions a process remembers at most (oldest dropped first).
@@ -177,10 +179,15 @@ class SessionTracker:
         *,
         local_seconds: float = 0.0,
         local_capacity: int = LOCAL_CAPACITY,
+        tracked: TrackedReads | None = None,
     ) -> None:
         self._redis = redis
         self._hot = hot
         self._local = LocalMemory[Sessions](local_seconds, local_capacity)
+        # When `hot` is tracked by Redis (server-assisted client-side caching): lookups kept longer.
+        self.tracked = tracked
+        if tracked is not None:
+            tracked.watch(self._local)
 
     # -- the process's own memory ---------------------------------------------------------------
     def remembered(self, key: str) -> Sessions | None:
@@ -190,13 +197,20 @@ class SessionTracker:
     def forget(self, key: str) -> None:
         self._local.drop(key)
 
+    @property
+    def local(self) -> LocalMemory[Sessions]:
+        return self._local
+
     # -- the Authorize path (one round trip each) ------------------------------------------------
     async def lookup(self, key: str) -> Lookup:
         """The token's cached view and its sessions (a plain Authorize)."""
+        tracked = self.tracked
+        since = tracked.mark() if tracked is not None else 0
         raw, flat = await self._hot.execute_many([("GET", view_key(key)), ("HGETALL", redis_key(key))])
         sessions = parse_sessions(flat, time.time())
-        self._local.put(key, sessions)
-        return Lookup(raw, sessions)
+        keep = tracked.keep_seconds(key, since) if tracked is not None else None
+        self._local.put(key, sessions, keep)
+        return Lookup(raw, sessions, keep_seconds=keep)
 
     async def lookup_and_reserve(
         self,

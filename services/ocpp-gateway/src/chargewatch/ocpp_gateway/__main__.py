@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uvloop
 
+from chargewatch.auth import ClientCredentialsToken
 from chargewatch.ocpp_gateway.auth import AUTHENTICATE_STATION, StationAuthenticator, authentication_cache
 from chargewatch.ocpp_gateway.authorization import Authorizer
+from chargewatch.ocpp_gateway.authz_stream import AuthorizeChannel
 from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents
@@ -16,7 +18,7 @@ from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.server import OcppServer
 from chargewatch.ocpp_gateway.sessions import SessionRegistry
 from chargewatch.ocpp_gateway.transactions import TransactionStore
-from chargewatch.rpc import client_channel, health_check
+from chargewatch.rpc import client_channel, health_check, stream_channel
 from chargewatch.service import ServiceRuntime
 from chargewatch.service.redis_client import redis_client
 from chargewatch.streams import EventPublisher
@@ -43,11 +45,21 @@ async def serve(settings: GatewaySettings) -> None:
         socket_timeout=None,
         socket_connect_timeout=settings.publish_timeout_seconds,
     )
+    # authz authenticates its callers: the gateway calls it as the platform's service account.
+    secret = settings.client_secret.get_secret_value()
+    service_token = ClientCredentialsToken(settings.effective_token_url, settings.client_id, secret) if secret else None
+    bearer = service_token.get if service_token is not None else None
     authz_channel = client_channel(
         settings.authz_target,
         idempotent_methods=[AUTHENTICATE_STATION],
         max_reconnect_backoff_seconds=settings.authz_reconnect_backoff_seconds,
+        bearer=bearer,
     )
+    # Driver authorizations: one stream multiplexing every Authorize of this process (authz_stream.py).
+    authorize_stream = stream_channel(
+        settings.authz_target, max_reconnect_backoff_seconds=settings.authz_reconnect_backoff_seconds
+    )
+    authorize_channel = AuthorizeChannel(authz_pb2_grpc.AuthzStub(authorize_stream), bearer=bearer)
     publisher = EventPublisher(
         stream_redis,
         partitions=settings.stream_partitions,
@@ -76,7 +88,7 @@ async def serve(settings: GatewaySettings) -> None:
             settings,
             events,
             authorizer=Authorizer(
-                authz_pb2_grpc.AuthzStub(authz_channel),
+                authorize_channel,
                 redis,
                 events,
                 deadline_seconds=settings.authorize_deadline_seconds,
@@ -115,6 +127,8 @@ async def serve(settings: GatewaySettings) -> None:
     runtime.on_shutdown(redis.aclose)
     runtime.on_shutdown(stream_redis.aclose)
     runtime.on_shutdown(forwarder.close)
+    runtime.on_shutdown(authorize_channel.close)
+    runtime.on_shutdown(lambda: authorize_stream.close(None))
     runtime.on_shutdown(lambda: authz_channel.close(None))
     await runtime.run()
 

@@ -51,6 +51,11 @@ _OUTCOME = authz_pb2.AuthenticateStationResponse
 
 def station_id_from_path(path: str, prefix: str) -> str | None:
     """The station id of `{prefix}/{station_id}` (URL-decoded, query ignored), or None for any other path."""
+    head = prefix + "/"
+    if path.startswith(head) and STATION_ID.fullmatch(path, len(head)):
+        # A plain id (no escape, query or further segment), as stations send it: what the parse below
+        # would give, without its cost (a reconnect storm makes thousands of handshakes a second).
+        return path[len(head) :]
     raw = urlsplit(path).path
     if not raw.startswith(prefix + "/"):
         return None

@@ -20,17 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-import grpc
 import redis.asyncio as aioredis
 
+from chargewatch.ocpp_gateway.authz_stream import AuthorizeChannel, AuthorizeFailed
 from chargewatch.ocpp_gateway.events import GatewayEvents
 from chargewatch.ocpp_gateway.ocpp_time import ocpp_datetime
 from chargewatch.ocpp_gateway.sessions import StationSession
-from chargewatch.v1 import authz_pb2, authz_pb2_grpc, events_pb2
+from chargewatch.v1 import authz_pb2, events_pb2
 
 log = logging.getLogger(__name__)
 
-AUTHORIZE: Final = "chargewatch.v1.Authz/Authorize"
 OfflinePolicy = Literal["reject", "accept", "accept_known"]
 
 _STATUS = events_pb2
@@ -100,7 +99,7 @@ class TokenRequest:
 class Authorizer:
     def __init__(
         self,
-        authz: authz_pb2_grpc.AuthzAsyncStub,
+        authz: AuthorizeChannel,
         redis: aioredis.Redis,
         events: GatewayEvents,
         *,
@@ -118,7 +117,7 @@ class Authorizer:
     async def authorize(self, session: StationSession, request: TokenRequest) -> Authorization:
         """authz's decision on a token at the session's station, or the offline policy's."""
         try:
-            reply = await self.authz.Authorize(
+            reply = await self.authz.authorize(
                 authz_pb2.AuthorizeRequest(
                     station_id=session.station_id,
                     id_token=request.id_token,
@@ -126,15 +125,15 @@ class Authorizer:
                     evse_id=request.evse_id,
                     transaction_id=request.transaction_id,
                 ),
-                timeout=self.deadline_seconds,
+                self.deadline_seconds,
             )
-        except grpc.aio.AioRpcError as error:
+        except AuthorizeFailed as failed:
             # Deadline, unavailable, or authz failing: it did not decide, so the policy does.
             log.warning(
                 "authz could not authorize; offline policy decides",
-                extra={"station_id": session.station_id, "grpc_code": error.code().name, "policy": self.offline_policy},
+                extra={"station_id": session.station_id, "grpc_code": failed.code.name, "policy": self.offline_policy},
             )
-            return await self._offline(session, request, error.code().name)
+            return await self._offline(session, request, failed.code.name)
         authorization = Authorization(
             status=reply.status,
             expiry=reply.expiry.ToDatetime(UTC) if reply.HasField("expiry") else None,

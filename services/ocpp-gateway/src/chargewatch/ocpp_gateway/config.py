@@ -10,13 +10,13 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import CallerTokenSettings, instance_name
+from chargewatch.config import ServiceAccountSettings, instance_name
 
 # Subprotocols this gateway can speak, in the order it prefers them when a station offers several.
 KNOWN_SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
 
 
-class GatewaySettings(CallerTokenSettings):
+class GatewaySettings(ServiceAccountSettings):
     model_config = SettingsConfigDict(env_prefix="CW_GATEWAY_", extra="ignore", populate_by_name=True)
 
     grpc_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the GatewayCommands service")
@@ -51,6 +51,12 @@ class GatewaySettings(CallerTokenSettings):
     )
     trust_forwarded_for: bool = Field(
         False, description="Take the remote address from X-Forwarded-For (only behind a trusted proxy)"
+    )
+    gc_young_threshold: int = Field(
+        20_000,
+        ge=0,
+        description="Python's youngest-generation GC threshold (0 keeps Python's 700); the objects made before "
+        "serving are frozen out of collections",
     )
 
     authz_target: str = Field("127.0.0.1:50051", description="host:port of the Authz gRPC service")

@@ -93,10 +93,11 @@ tally = instruments.tally.add
 class _Route:
     """How one action of one version is handled: looked up once per message, worked out once per action."""
 
-    __slots__ = ("action", "handler", "known", "publishes_only", "request", "response", "span_name")
+    __slots__ = ("action", "answered", "handler", "known", "publishes_only", "request", "response", "span_name")
 
     def __init__(
         self,
+        version: OcppVersion,
         action: str,
         known: bool,
         handler: Handler | None,
@@ -112,6 +113,8 @@ class _Route:
         self.request = request
         self.response = response
         self.span_name = f"ocpp {action}"
+        # The `messages` key of an answered call.
+        self.answered = (version.label, action, instruments.OUTCOME_ANSWERED)
 
 
 class Dispatcher:
@@ -169,12 +172,13 @@ class Dispatcher:
             route = routes.get(instruments.UNKNOWN_ACTION)
             if route is None:
                 route = routes[instruments.UNKNOWN_ACTION] = _Route(
-                    instruments.UNKNOWN_ACTION, False, None, False, None, None
+                    version, instruments.UNKNOWN_ACTION, False, None, False, None, None
                 )
             return route
         table = self.tables[version]
         handler = table.get(action)
         route = routes[action] = _Route(
+            version,
             action,
             True,
             handler,
@@ -270,7 +274,7 @@ class Dispatcher:
                 otel_context.detach(token)  # type: ignore[arg-type]
             if span is not None:
                 span.end()
-        tally((version.label, action, instruments.OUTCOME_ANSWERED))
+        tally(route.answered)
         answer = encode_result(call.message_id, response)
         # Only answered CALLs are remembered: a retry of a failed one is handled afresh.
         state.recent_calls.remember(

@@ -91,11 +91,13 @@ class _Batch:
 class PublishBatcher:
     """Coalesces concurrent publishes into Redis pipelines, one in flight at a time.
 
-    The first publish after an idle moment starts a flush on the next turn of the event loop
-    (so it adds no waiting of its own); whatever is published while that pipeline is in flight
-    goes in the next. One pipeline at a time keeps the streams in the order publishes were
-    called. A failed pipeline fails every caller in it (some entries may have been appended:
-    consumers drop duplicates by event id, and a station retries what was not answered).
+    The first publish after an idle moment starts a flush; each pipeline leaves one turn of the
+    event loop after the one it was due in, so that turn's publishes join it (a pipeline costs
+    far more than an entry in it; idle, a turn takes microseconds). Whatever is published while
+    a pipeline is in flight goes in the next. One pipeline at a time keeps the streams in the
+    order publishes were called. A failed pipeline fails every caller in it (some entries may
+    have been appended: consumers drop duplicates by event id, and a station retries what was
+    not answered).
 
     A batch gets a PRODUCER span (from `EventPublisher.append`) only when it carries an event of
     a sampled trace, in that trace; every entry keeps the trace context of the work that made it.
@@ -140,6 +142,8 @@ class PublishBatcher:
     async def _flush(self) -> None:
         try:
             while self._queue:
+                if len(self._queue[0].events) < self.max_batch:
+                    await asyncio.sleep(0)  # one more turn's publishes join this pipeline
                 batch = self._queue.popleft()
                 try:
                     # The batch's PRODUCER span stands for the pipeline; the Redis instrumentation's
@@ -224,7 +228,11 @@ class GatewayEvents:
             traceparent=traceparent,
             tracestate=tracestate,
         )
-        await taken(self.batcher.submit((event,)))
+        # `taken`, inlined: this is every station message's publish.
+        try:
+            await self.batcher.submit((event,))
+        except PublishFailed as failed:
+            raise PublishFailed(str(failed)) from failed.__cause__
 
     async def publish_many(
         self,

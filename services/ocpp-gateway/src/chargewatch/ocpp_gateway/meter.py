@@ -183,7 +183,8 @@ class MeterReading:
     @property
     def payload(self) -> EncodedPayload:
         """The payload to publish."""
-        return EncodedPayload(events_pb2.MeterValues, self.data)
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function, paid on every message.
+        return tuple.__new__(EncodedPayload, (events_pb2.MeterValues, self.data))
 
     @property
     def event(self) -> events_pb2.MeterValues:

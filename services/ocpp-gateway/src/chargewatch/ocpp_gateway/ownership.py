@@ -11,11 +11,14 @@ Lease trouble (Redis away) never closes a station's socket; it only makes the st
 unreachable from other replicas until Redis answers again.
 
 With ten thousand stations per replica, the leases are written in bulk: the claims of stations
-connecting (or leaving) at the same time share one pipeline, and renewals go in pipelines of a few hundred
-(one command per key, so they still spread over a Redis Cluster). The commands are written in
-RESP directly and sent together (`execute_packed`): a reconnect storm makes ten thousand of them
+connecting (or leaving) at the same time share one pipeline, and renewals go in pipelines of a few
+hundred (one command per key, so they still spread over a Redis Cluster). The commands are written
+in RESP directly and sent together (`execute_packed`): a reconnect storm makes ten thousand of them
 in seconds, and redis-py's pipeline bookkeeping would cost more than the rest of a handshake. They
-run without the Redis instrumentation's spans, which would be one per station and renewal.
+run without the Redis instrumentation's spans, which would be one per station and renewal. A
+scheduled renewal leaves out leases claimed less than one renewal interval before it: they still
+hold more than two thirds of their TTL, and more than a third is left when the next renewal (one
+interval later) writes them; in a reconnect storm that spares a second write of every new lease.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -90,6 +94,8 @@ class StationOwnership:
         self.ttl_ms = max(int(ttl_seconds * 1000), 1)
         # station id -> the lease value this replica wrote for its current session.
         self._held: dict[str, bytes] = {}
+        # station id -> monotonic time of its claim, until a scheduled renewal has covered it.
+        self._claimed_at: dict[str, float] = {}
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
         # Claims waiting for the next pipeline, and the task sending them.
@@ -126,6 +132,7 @@ class StationOwnership:
         """Make this replica the station's owner (the newest connection wins); False when Redis refused."""
         value = self._lease_value()
         self._held[station_id] = value
+        self._claimed_at[station_id] = time.monotonic()
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._claims.append((station_id, value, done))
         if self._claimer is None:
@@ -136,6 +143,9 @@ class StationOwnership:
         """Write every queued claim, one pipeline at a time (claims queued meanwhile go in the next)."""
         try:
             while self._claims:
+                # One more turn of the event loop first: in a storm, the claims its handshakes
+                # make join this pipeline (a pipeline costs far more than a command in it).
+                await asyncio.sleep(0)
                 batch, self._claims = self._claims, []
                 commands = b"".join(
                     pack_words(b"SET", lease_key(station_id), value, b"PX", self.ttl_ms)
@@ -162,6 +172,7 @@ class StationOwnership:
     async def release(self, station_id: str) -> bool:
         """Delete the station's lease if it is still ours; True when it was deleted."""
         value = self._held.pop(station_id, None)
+        self._claimed_at.pop(station_id, None)
         if value is None:
             return False
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -174,6 +185,7 @@ class StationOwnership:
         """Compare-and-delete every queued lease, one pipeline at a time (as claims are written)."""
         try:
             while self._releases:
+                await asyncio.sleep(0)  # as claims: more of a storm's releases in one pipeline
                 batch, self._releases = self._releases, []
                 try:
                     results = await self._evalsha_each(
@@ -210,9 +222,18 @@ class StationOwnership:
     async def release_all(self) -> None:
         await asyncio.gather(*(self.release(s) for s in self.held()))
 
-    async def renew(self, station_ids: Iterable[str] | None = None) -> list[str]:
-        """Renew the leases of the given (default: all held) stations; returns those another session now holds."""
+    async def renew(
+        self, station_ids: Iterable[str] | None = None, *, claimed_before: float | None = None
+    ) -> list[str]:
+        """Renew the leases of the given (default: all held) stations; returns those another session now holds.
+
+        With `claimed_before` (a `time.monotonic()` value), a lease claimed after it is left as
+        it is (written moments ago, its TTL is still nearly whole).
+        """
         wanted = list(station_ids if station_ids is not None else self._held)
+        if claimed_before is not None and self._claimed_at:
+            fresh = self._fresh_claims(claimed_before)
+            wanted = [station_id for station_id in wanted if station_id not in fresh]
         held = [(station_id, value) for station_id in wanted if (value := self._held.get(station_id))]
         lost: list[str] = []
         for start in range(0, len(held), RENEWAL_CHUNK):
@@ -230,6 +251,13 @@ class StationOwnership:
                     lost.append(station_id)
         return lost
 
+    def _fresh_claims(self, claimed_before: float) -> set[str]:
+        """Stations claimed after `claimed_before`; older claims are forgotten (renewed from now on)."""
+        claimed_at = self._claimed_at
+        fresh = {station_id for station_id, at in claimed_at.items() if at > claimed_before}
+        self._claimed_at = {station_id: claimed_at[station_id] for station_id in fresh}
+        return fresh
+
     async def _renew_chunk(self, chunk: list[tuple[str, bytes]]) -> list[Any]:
         return await self._evalsha_each(
             self._renew, _RENEW, [(lease_key(station_id), (value, self.ttl_ms)) for station_id, value in chunk]
@@ -246,7 +274,9 @@ class StationOwnership:
                 await asyncio.wait_for(stop.wait(), self.renew_interval_seconds)
             if stop.is_set():
                 break
-            for station_id in await self.renew():
+            # A lease claimed within the last interval still has over a third of its TTL at the next renewal.
+            claimed_before = time.monotonic() - self.renew_interval_seconds
+            for station_id in await self.renew(claimed_before=claimed_before):
                 if on_lost is not None:
                     try:
                         await on_lost(station_id)

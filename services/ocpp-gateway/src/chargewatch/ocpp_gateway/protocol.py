@@ -60,6 +60,12 @@ class MessageType(enum.IntEnum):
     CALL_ERROR = 4
 
 
+# The same as plain ints: every message is parsed and answered, and an enum member costs a lookup.
+_CALL: Final = int(MessageType.CALL)
+_CALL_RESULT: Final = int(MessageType.CALL_RESULT)
+_CALL_ERROR: Final = int(MessageType.CALL_ERROR)
+
+
 class ErrorKind(enum.Enum):
     """What went wrong, independent of how a version spells it (see `error_code`)."""
 
@@ -200,17 +206,17 @@ def parse_frame(data: str | bytes) -> Frame:
             ErrorKind.TYPE_CONSTRAINT, f"MessageId is longer than {MAX_MESSAGE_ID_LENGTH} characters", message_id
         )
     message_type = message[0]
-    if message_type == MessageType.CALL:
+    if message_type == _CALL:
         if len(message) != 4 or not isinstance(message[2], str) or not message[2]:
             raise FrameError(ErrorKind.RPC_FRAMEWORK, "A CALL is [2, messageId, action, payload]", message_id)
         if not isinstance(message[3], dict):
             raise FrameError(ErrorKind.FORMAT, "The payload of a CALL must be a JSON object", message_id)
         return Call(message_id, message[2], message[3])
-    if message_type == MessageType.CALL_RESULT:
+    if message_type == _CALL_RESULT:
         if len(message) != 3 or not isinstance(message[2], dict):
             raise FrameError(ErrorKind.RPC_FRAMEWORK, "A CALLRESULT is [3, messageId, payload]", message_id)
         return CallResult(message_id, message[2])
-    if message_type == MessageType.CALL_ERROR:
+    if message_type == _CALL_ERROR:
         if len(message) != 5 or not isinstance(message[2], str) or not isinstance(message[3], str):
             raise FrameError(
                 ErrorKind.RPC_FRAMEWORK, "A CALLERROR is [4, messageId, code, description, details]", message_id
@@ -227,14 +233,12 @@ def _readable_id(message: list[Any]) -> str:
 
 
 def encode_call(message_id: str, action: str, payload: dict[str, Any]) -> bytes:
-    return orjson.dumps([MessageType.CALL.value, message_id, action, payload])
+    return orjson.dumps([_CALL, message_id, action, payload])
 
 
 def encode_result(message_id: str, payload: dict[str, Any]) -> bytes:
-    return orjson.dumps([MessageType.CALL_RESULT.value, message_id, payload])
+    return orjson.dumps([_CALL_RESULT, message_id, payload])
 
 
 def encode_error(message_id: str, error: OcppError, version: OcppVersion) -> bytes:
-    return orjson.dumps(
-        [MessageType.CALL_ERROR.value, message_id, error_code(error.kind, version), error.description, error.details]
-    )
+    return orjson.dumps([_CALL_ERROR, message_id, error_code(error.kind, version), error.description, error.details])

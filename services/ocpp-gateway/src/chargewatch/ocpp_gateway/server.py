@@ -32,6 +32,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from chargewatch.ocpp_gateway import instruments
@@ -66,6 +67,7 @@ from chargewatch.ocpp_gateway.tls import (
     tls_connection_class,
     transport_security,
 )
+from chargewatch.service import tune_garbage_collector
 from chargewatch.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -136,10 +138,11 @@ class OcppServer:
     # -- lifecycle (a ServiceRuntime worker: run / stop) ------------------------------------------
     async def start(self) -> None:
         self.dispatcher.warm()
+        tune_garbage_collector(self.settings.gc_young_threshold)
         if websocket_log.getEffectiveLevel() > logging.DEBUG:
             # websockets logs every connection opened and closed at INFO; the gateway logs its own
-            # "station connected" / "disconnected" with the station id, so at INFO these would only
-            # double the log volume of a reconnect storm. At DEBUG they stay (wire content filtered).
+            # "station disconnected" (and "connected" at DEBUG) with the station id, so at INFO these
+            # would only add to the log volume of a reconnect storm. At DEBUG they stay (wire content filtered).
             websocket_log.setLevel(logging.WARNING)
         settings = self.settings
         context = self._ssl_context()
@@ -386,7 +389,10 @@ class OcppServer:
         version_labels = _VERSION_LABELS[session.version]
         instruments.connection_tally.add(version_labels, 1)
         await self.events.connected(session, client_certificate_sha256=accepted.certificate_sha256)
-        log.info(
+        # One INFO line per session, at its end (with what this one says): formatting a JSON log
+        # line is a good part of a handshake's cost in a reconnect storm, and the connection is on
+        # the connection stream already.
+        log.debug(
             "station connected",
             extra={
                 "station_id": session.station_id,
@@ -405,7 +411,7 @@ class OcppServer:
                 session.begin_message()
                 try:
                     answer = await handle(session, data)
-                    if answer is not None:
+                    if answer is not None and not _send_now(connection, answer):
                         await send(answer, text=True)
                 finally:
                     if session.end_message():
@@ -432,12 +438,21 @@ class OcppServer:
                 await self.ownership.release(session.station_id)
             session.fail_pending("connection closed")
             instruments.connection_tally.add(version_labels, -1)
-            await self.events.disconnected(session, close_code, session.close_cause or close_text)
-            session.mark_finished()
+            # Logged before the event is published: whoever sees the event may read the log.
             log.info(
                 "station disconnected",
-                extra={"station_id": session.station_id, "close_code": close_code, "reason": session.close_cause},
+                extra={
+                    "station_id": session.station_id,
+                    "tenant_id": session.tenant_id,
+                    "ocpp_version": session.version.label,
+                    "remote": session.remote_address,
+                    "connected_at": session.connected_at.isoformat(),
+                    "close_code": close_code,
+                    "reason": session.close_cause or close_text,
+                },
             )
+            await self.events.disconnected(session, close_code, session.close_cause or close_text)
+            session.mark_finished()
 
     async def _replaced_elsewhere(self, station_id: str) -> None:
         """The station connected to another replica since: close the older socket held here."""
@@ -454,6 +469,32 @@ class OcppServer:
         await previous.close(CLOSE_NORMAL, "replaced by a new connection")
         if not await wait_finished(previous, self.settings.close_timeout_seconds + 1.0):
             log.warning("previous session did not finish in time", extra={"station_id": previous.station_id})
+
+
+def _send_now(connection: ServerConnection, answer: bytes) -> bool:
+    """Write an answer frame at once, as `connection.send(answer, text=True)` would; False: leave it to `send`.
+
+    `send` goes through an async context manager and a drain for every message, a good part of
+    what answering costs. When the connection is open, no fragmented message is being sent and
+    the transport is not asking writers to wait, the frame is handed to the protocol and written
+    here instead, without yielding; anything else (closing, a full write buffer, an error) takes
+    the library's own path, which waits for the close or for the buffer to drain.
+    """
+    protocol = connection.protocol
+    if (
+        protocol.state is not State.OPEN
+        or protocol.expect_continuation_frame
+        or connection.send_in_progress is not None
+        or connection.paused
+    ):
+        return False
+    protocol.send_text(answer)
+    try:
+        connection.send_data()
+    except Exception as exc:  # as send: the connection is done for; recv raises ConnectionClosed next
+        connection.set_connection_exc(exc)
+        connection.transport.abort()
+    return True
 
 
 def _bound_port(server: Server, default: int | None) -> int:

@@ -154,7 +154,8 @@ class MessageTracer:
         if not self._final:
             self._resolve()
         bound = self._bound
-        if bound is None or trace.get_current_span().get_span_context().is_valid:
+        # An empty context (a station's session, as a rule) holds no span: skip looking one up.
+        if bound is None or (otel_context.get_current() and trace.get_current_span().get_span_context().is_valid):
             return self._ordinary(name, attributes)
         # Trace id (the high 128 bits) and span id (the low 64) in one draw, from the same random
         # source as the SDK's RandomIdGenerator.

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import CallerTokenSettings, shared
+from chargewatch.config import ServiceAccountSettings, shared
 from chargewatch.security_monitor.catalogue import Parameters, check_rule_ids
 from chargewatch.security_monitor.engine import MaintenanceWindows
 
 
-class SecurityMonitorSettings(CallerTokenSettings):
+class SecurityMonitorSettings(ServiceAccountSettings):
     model_config = SettingsConfigDict(env_prefix="CW_SECURITY_", extra="ignore", populate_by_name=True)
-    secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
 
     grpc_port: int = Field(50055, ge=0, le=65535, description="gRPC port of the Security service")
     ops_port: int = Field(9105, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics")
@@ -40,13 +39,6 @@ class SecurityMonitorSettings(CallerTokenSettings):
     station_refresh_seconds: float = Field(
         600.0, gt=0, description="How often station locations and tenants are listed from telemetry"
     )
-    token_url: str = Field(
-        "", description="Token endpoint for client credentials (empty: the realm's endpoint under keycloak_url)"
-    )
-    client_id: str = Field(
-        "chargewatch-services", description="Client the monitor authenticates to authz, gateway and telemetry as"
-    )
-    client_secret: SecretStr = Field(SecretStr(""), description="Secret of client_id (from a Kubernetes Secret)")
 
     response_mode: Literal["enforce", "dry_run", "off"] = Field(
         "enforce",
@@ -87,7 +79,3 @@ class SecurityMonitorSettings(CallerTokenSettings):
         for spec in value:
             MaintenanceWindows.parse(spec)
         return value
-
-    @property
-    def effective_token_url(self) -> str:
-        return self.token_url or f"{self.issuer}/protocol/openid-connect/token"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from chargewatch.config import CallerTokenSettings, shared
+from chargewatch.config import ServiceAccountSettings, shared
 
 
-class SlaEngineSettings(CallerTokenSettings):
+class SlaEngineSettings(ServiceAccountSettings):
     model_config = SettingsConfigDict(env_prefix="CW_SLA_", extra="ignore", populate_by_name=True)
-    secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
 
     grpc_port: int = Field(50054, ge=0, le=65535, description="gRPC port of the Sla service")
     ops_port: int = Field(9104, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics")
@@ -101,13 +98,3 @@ class SlaEngineSettings(CallerTokenSettings):
     profile_reload_seconds: float = Field(
         30.0, gt=0, description="How often the stream consumer reloads site profiles (minimum power)"
     )
-
-    token_url: str = Field(
-        "", description="Token endpoint for client credentials (empty: the realm's endpoint under keycloak_url)"
-    )
-    client_id: str = Field("chargewatch-services", description="Client the engine authenticates to telemetry as")
-    client_secret: SecretStr = Field(SecretStr(""), description="Secret of client_id (from a Kubernetes Secret)")
-
-    @property
-    def effective_token_url(self) -> str:
-        return self.token_url or f"{self.issuer}/protocol/openid-connect/token"

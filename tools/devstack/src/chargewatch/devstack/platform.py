@@ -284,10 +284,11 @@ class Platform:
         if service == "authz":
             # The development realm's documented secret; a real deployment reads a Secret.
             env[f"{prefix}KEYCLOAK_CLIENT_SECRET"] = SERVICES_CLIENT_SECRET
-        if service in ("security-monitor", "sla-engine"):
+        if service in ("security-monitor", "sla-engine", "ocpp-gateway"):
             # The same development service account authenticates the monitor's calls to authz, the
-            # gateway and telemetry, and the SLA engine's station lookups in telemetry. Every gRPC
-            # server checks its callers' tokens here (CW_*_REQUIRE_CALLER_TOKEN keeps its default, true).
+            # gateway and telemetry, the SLA engine's station lookups in telemetry, and the gateway's
+            # calls to authz. Every gRPC server checks its callers' tokens here (CW_*_REQUIRE_CALLER_TOKEN
+            # keeps its default, true).
             env[f"{prefix}CLIENT_SECRET"] = SERVICES_CLIENT_SECRET
         return env
 

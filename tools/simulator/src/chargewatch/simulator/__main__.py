@@ -21,7 +21,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chargewatch.simulator.fleet import OCPP_VERSIONS, Fleet, FleetResult, SimulatorOptions, generated_fleet, load_fleet
+from chargewatch.simulator.fleet import (
+    DEFAULT_CONNECT_WINDOW,
+    OCPP_VERSIONS,
+    Fleet,
+    FleetResult,
+    SimulatorOptions,
+    generated_fleet,
+    load_fleet,
+)
 from chargewatch.simulator.provision import DEFAULT_API, DEFAULT_IDP, DEV_OPERATOR, provision, run_tag
 from chargewatch.simulator.scenarios import SCENARIOS, ScenarioOptions
 from chargewatch.simulator.schedule import parse_fault_schedule, parse_offline_schedule
@@ -83,6 +91,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds over which the first connections are spread (default: 20 stations a second, at most 60)",
     )
     parser.add_argument(
+        "--connect-window",
+        type=int,
+        default=DEFAULT_CONNECT_WINDOW,
+        help="most stations trying their first connection at once (0: no bound); reconnections are never held",
+    )
+    parser.add_argument(
         "--status-change-every", type=float, default=30.0, help="mean seconds between status changes (0: none)"
     )
     parser.add_argument(
@@ -110,6 +124,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
     parser.add_argument("--log-level", default="WARNING", help="log level on stderr")
     args = parser.parse_args(argv)
+    if args.connect_window < 0:
+        parser.error("--connect-window cannot be negative")
     if args.stations is not None and args.stations < 1:
         parser.error("--stations needs a positive count")
     if args.url.startswith("wss://") and bool(args.cert_file) != bool(args.key_file):
@@ -149,6 +165,7 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
     options = SimulatorOptions(
         url=args.url,
         connect_spread=args.connect_spread,
+        connect_window=args.connect_window,
         status_change_every=args.status_change_every,
         heartbeat_cap=args.heartbeat_cap,
         session_every=args.session_every,

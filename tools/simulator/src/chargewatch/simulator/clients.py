@@ -71,6 +71,8 @@ class CommandTarget(Protocol):
 
     def has_transaction(self, transaction_id: str) -> bool: ...
 
+    def availability_answer(self, connector: int) -> str: ...
+
     def set_password(self, password: str) -> None: ...
 
     def follow_up(self, action: FollowUp) -> None: ...
@@ -174,7 +176,7 @@ class Client16(_Connection, ChargePoint16):  # type: ignore[misc]
         self._received("ChangeAvailability")
         if connector_id > self.target.connector_count:
             return result16.ChangeAvailability(status="Rejected")
-        return result16.ChangeAvailability(status="Accepted")
+        return result16.ChangeAvailability(status=self.target.availability_answer(connector_id))
 
     @after(Action16.change_availability)
     async def _after_change_availability(self, connector_id: int, type: str, **_: Any) -> None:
@@ -401,7 +403,7 @@ class Client201(_Connection, ChargePoint201):  # type: ignore[misc]
         evse_id = int(evse["id"]) if evse else 0
         if evse_id > self.target.connector_count:
             return result201.ChangeAvailability(status="Rejected")
-        return result201.ChangeAvailability(status="Accepted")
+        return result201.ChangeAvailability(status=self.target.availability_answer(evse_id))
 
     @after(Action201.change_availability)
     async def _after_change_availability(

@@ -123,6 +123,11 @@ def default_connect_spread(stations: int) -> float:
     return min(60.0, stations / 20)
 
 
+# First logins in flight at once from the command line: a few times what one authz hashing
+# thread finishes in a second on a small machine, so the ramp follows the CSMS's pace.
+DEFAULT_CONNECT_WINDOW = 20
+
+
 @dataclass(frozen=True)
 class SimulatorOptions:
     url: str = "ws://127.0.0.1:9000/ocpp"
@@ -140,6 +145,8 @@ class SimulatorOptions:
     end_sessions_on_stop: bool = True
     #: Seconds over which the fleet's first connections are spread (default: `default_connect_spread`).
     connect_spread: float | None = None
+    #: Most stations trying their first connection at once (0: no bound); see `Fleet.run`.
+    connect_window: int = 0
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
     response_timeout: float = 10.0
@@ -210,6 +217,8 @@ class SimulatedStation:
         self.messages = messages_for(config.ocpp_version)
         self.password = config.password
         self.statuses: dict[int, str] = {}
+        #: ChangeAvailability answered "Scheduled": the status each busy connector takes when it is free again.
+        self.scheduled_statuses: dict[int, str] = {}
         self.errors: dict[int, str] = {}  # connector -> error code while faulted
         self.meters = {
             c: ConnectorMeter(register_wh=rng.randint(100_000, 5_000_000), phases=rng.choice((1, 3, 3)))
@@ -240,6 +249,9 @@ class SimulatedStation:
         self.rewind_after: int | None = None
         self.rewind_wh = 0
         self.expected_refusals = False
+        #: Called once, when the first connection attempt is answered other than 503 (or the station
+        #: stops trying): the fleet's boot ramp lets the next station begin.
+        self.first_login_over: Callable[[], None] | None = None
         self._heartbeat_due: float | None = None
         self._change_due: float | None = None
         self._session_due: dict[int, float] = {}
@@ -289,10 +301,24 @@ class SimulatedStation:
     # -- the connection loop ----------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, boot and operate until `stop`; reconnect with back-off whenever the socket drops."""
+        try:
+            await self._connection_loop(stop)
+        finally:
+            self.end_first_login()
+        await self._settle_follow_ups()
+
+    def end_first_login(self) -> None:
+        """The first connection attempt was answered other than 503, or the station stopped trying."""
+        done, self.first_login_over = self.first_login_over, None
+        if done is not None:
+            done()
+
+    async def _connection_loop(self, stop: asyncio.Event) -> None:
         backoff = self.options.reconnect_min
         while not stop.is_set():
             window = self._offline_window_now()
             if window is not None:
+                self.end_first_login()
                 await self._stay_offline(stop, window)
                 continue
             delay: float | None = None
@@ -306,12 +332,15 @@ class SimulatedStation:
                     if retry_after is not None:
                         delay = retry_after * self.rng.uniform(1.0, 1.2)
                 else:
+                    self.end_first_login()
                     self.stats.record_error("connect", self.station_id, f"HTTP {refused.response.status_code}")
             except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as failed:
+                self.end_first_login()
                 if stop.is_set():
                     break
                 self.stats.record_error("connect", self.station_id, f"{type(failed).__name__}: {failed}")
             else:
+                self.end_first_login()
                 self.stats.record_connected(self.station_id)
                 backoff = self.options.reconnect_min
                 delay = 0.0
@@ -336,7 +365,6 @@ class SimulatedStation:
             if delay > 0:
                 # The world goes on while the station waits to reconnect.
                 await self._live(stop, None, until=time.monotonic() + delay)
-        await self._settle_follow_ups()
 
     async def _stay_offline(self, stop: asyncio.Event, window: Window) -> None:
         """A stated offline period: no connection, messages queued, back at the window's end."""
@@ -510,6 +538,14 @@ class SimulatedStation:
     def has_transaction(self, transaction_id: str) -> bool:
         return any(s.tx.transaction_id == transaction_id for s in self.sessions.values())
 
+    def availability_answer(self, connector: int) -> str:
+        """ChangeAvailability on a connector in a session (0: any) takes effect when the session ends."""
+        busy = bool(self.sessions) if connector == 0 else connector in self.sessions
+        return "Scheduled" if busy else "Accepted"
+
+    def _status_when_free(self, connector: int) -> str:
+        return self.scheduled_statuses.pop(connector, "Available")
+
     # -- sending ----------------------------------------------------------------------------
     async def _deliver(self, payload: Any | None) -> Any | None:
         """Send now, or queue it while there is no connection (only what is worth keeping)."""
@@ -655,7 +691,7 @@ class SimulatedStation:
                 meter.unplug()
                 if self.client is not None and connector not in self.errors:
                     with contextlib.suppress(Exception):
-                        await self._send_status(connector, "Available")
+                        await self._send_status(connector, self._status_when_free(connector))
 
     async def _meter_step(self, session: ActiveSession) -> None:
         if self.sessions.get(session.tx.connector) is not session:
@@ -699,7 +735,7 @@ class SimulatedStation:
         await self._deliver(payload)
         if self.client is not None and connector not in self.errors:
             await self._send_status(connector, "Finishing")
-            await self._send_status(connector, "Available")
+            await self._send_status(connector, self._status_when_free(connector))
 
     async def _end_all_sessions(self, reason: str) -> None:
         for session in list(self.sessions.values()):
@@ -737,6 +773,8 @@ class SimulatedStation:
                                       event_id=self._event_id)
         )  # fmt: skip
         await self._send_status(connector, "Available", record.ended_at)
+        if connector in self.scheduled_statuses:
+            await self._send_status(connector, self._status_when_free(connector))
 
     # -- commands ---------------------------------------------------------------------------
     def follow_up(self, action: FollowUp) -> None:
@@ -783,9 +821,10 @@ class SimulatedStation:
             targets = [action.connector] if action.connector else list(range(1, self.config.connectors + 1))
             for target in targets:
                 if target not in self.sessions and target not in self.errors:
+                    self.scheduled_statuses.pop(target, None)
                     await self._send_status(target, action.detail)
                 else:
-                    self.statuses[target] = action.detail  # takes effect when the session ends (Scheduled)
+                    self.scheduled_statuses[target] = action.detail  # when the session or fault ends
         elif kind == "trigger":
             await self._triggered(action.detail, action.connector)
         elif kind == "firmware":
@@ -868,6 +907,24 @@ def _reader_outcome(reader: asyncio.Task[Any]) -> str:
         return "cancelled"
     error = reader.exception()
     return f"{type(error).__name__}: {error}" if error is not None else "closed"
+
+
+async def _acquire_or_stop(semaphore: asyncio.Semaphore, stop: asyncio.Event) -> bool:
+    """Acquire `semaphore`, unless `stop` is set first (then False, and nothing is held)."""
+    acquire = asyncio.ensure_future(semaphore.acquire())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not acquire.done():
+        acquire.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquire
+    if acquire.cancelled():
+        return False
+    if stop.is_set():
+        semaphore.release()
+        return False
+    return True
 
 
 async def _sleep_or_stop(stop: asyncio.Event, delay: float) -> None:
@@ -958,13 +1015,22 @@ class Fleet:
         self._scenario.prepare(self, duration, self.scenario_options)
 
     async def run(self, duration: float = 0.0) -> FleetResult:
-        """Run every station until `duration` seconds have passed (0: until `stop`)."""
+        """Run every station until `duration` seconds have passed (0: until `stop`).
+
+        First connections start spread over `connect_spread` seconds and, with a `connect_window`,
+        at most that many stations try their first connection at once: the next starts when one's
+        first attempt is answered other than 503. A station's first login costs the CSMS a slow
+        password hash, and a fleet that logs in faster than the CSMS hashes only collects 503s
+        that cost it more work (refused handshakes, their security events, retries). Reconnections
+        are never held back: the `storm` scenario's fleet comes back all at once.
+        """
         self.prepare(duration)
         spread = self.options.connect_spread
         if spread is None:
             spread = default_connect_spread(len(self.simulated))
+        window = asyncio.Semaphore(self.options.connect_window) if self.options.connect_window > 0 else None
         tasks = [
-            asyncio.create_task(self._start(station, self._rng.uniform(0, spread)), name=station.station_id)
+            asyncio.create_task(self._start(station, self._rng.uniform(0, spread), window), name=station.station_id)
             for station in self.simulated
         ]
         background = asyncio.create_task(self._scenario.run_fleet(self, self._stop))
@@ -985,8 +1051,16 @@ class Fleet:
         self.stats.settle_busy()
         return FleetResult(self.stats, len(self.simulated), time.monotonic() - self.started, self.report)
 
-    async def _start(self, station: SimulatedStation, delay: float) -> None:
+    async def _start(self, station: SimulatedStation, delay: float, window: asyncio.Semaphore | None) -> None:
         if delay:
             await _sleep_or_stop(self._stop, delay)
-        if not self._stop.is_set():
+        if window is not None and await _acquire_or_stop(window, self._stop):
+            station.first_login_over = window.release
+        try:
+            if self._stop.is_set():
+                # Its turn never came (the ramp or the window outlasted the run): it never connected.
+                self.stats.record_error("connect", station.station_id, "the run ended before its first connection")
+                return
             await self._scenario.run_station(station, self._stop)
+        finally:
+            station.end_first_login()
