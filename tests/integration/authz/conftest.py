@@ -147,6 +147,7 @@ async def build_harness(
     local_seconds: float = 0.0,
     tracked_seconds: float = 0.0,
     service_callers_only: bool = False,
+    leeway_seconds: float = 30.0,
 ) -> AsyncIterator[Harness]:
     mongo: AsyncMongoClient[Document] = create_mongo_client(mongo_url, app_name="authz-test")
     name = f"authz_{random.randrange(1 << 30)}"
@@ -155,7 +156,9 @@ async def build_harness(
     redis = aioredis.Redis.from_url(redis_url)
     await redis.flushdb()
     http = httpx.AsyncClient(timeout=5.0)
-    validator = AccessTokenValidator(f"{keycloak_url}/realms/{REALM}", "chargewatch-partner-api", http=http)
+    validator = AccessTokenValidator(
+        f"{keycloak_url}/realms/{REALM}", "chargewatch-partner-api", http=http, leeway_seconds=leeway_seconds
+    )
     directory = service_directory(keycloak_url)
 
     gateway = FakeGateway()

@@ -221,7 +221,9 @@ class AuthzServicer:
         message. Each message carries one or more calls (the sender puts in one message whatever
         waits to be sent); answers come in completion order, matched by call_id, one or more per
         message. A call that cannot be decided is answered with its status code, never dropped;
-        the stream itself ends only when the connection or the server does.
+        the stream itself ends only when the connection or the server does. The caller's token is
+        checked when the stream opens; calls read after it expired are answered UNAUTHENTICATED,
+        undecided: the caller opens a new stream with a fresh token and asks again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -57,7 +57,9 @@ class AuthzStub:
     message. Each message carries one or more calls (the sender puts in one message whatever
     waits to be sent); answers come in completion order, matched by call_id, one or more per
     message. A call that cannot be decided is answered with its status code, never dropped;
-    the stream itself ends only when the connection or the server does.
+    the stream itself ends only when the connection or the server does. The caller's token is
+    checked when the stream opens; calls read after it expired are answered UNAUTHENTICATED,
+    undecided: the caller opens a new stream with a fresh token and asks again.
     """
     ValidateAccessToken: _grpc.UnaryUnaryMultiCallable[_authz_pb2.ValidateAccessTokenRequest, _authz_pb2.ValidateAccessTokenResponse]
     """Validates a Keycloak-issued access token and returns the principal it names."""
@@ -124,7 +126,9 @@ class AuthzAsyncStub(AuthzStub):
     message. Each message carries one or more calls (the sender puts in one message whatever
     waits to be sent); answers come in completion order, matched by call_id, one or more per
     message. A call that cannot be decided is answered with its status code, never dropped;
-    the stream itself ends only when the connection or the server does.
+    the stream itself ends only when the connection or the server does. The caller's token is
+    checked when the stream opens; calls read after it expired are answered UNAUTHENTICATED,
+    undecided: the caller opens a new stream with a fresh token and asks again.
     """
     ValidateAccessToken: _aio.UnaryUnaryMultiCallable[_authz_pb2.ValidateAccessTokenRequest, _authz_pb2.ValidateAccessTokenResponse]  # type: ignore[assignment]
     """Validates a Keycloak-issued access token and returns the principal it names."""
@@ -230,7 +234,9 @@ class AuthzServicer(metaclass=_abc_1.ABCMeta):
         message. Each message carries one or more calls (the sender puts in one message whatever
         waits to be sent); answers come in completion order, matched by call_id, one or more per
         message. A call that cannot be decided is answered with its status code, never dropped;
-        the stream itself ends only when the connection or the server does.
+        the stream itself ends only when the connection or the server does. The caller's token is
+        checked when the stream opens; calls read after it expired are answered UNAUTHENTICATED,
+        undecided: the caller opens a new stream with a fresh token and asks again.
         """
 
     @_abc_1.abstractmethod

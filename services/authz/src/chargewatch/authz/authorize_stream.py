@@ -13,6 +13,10 @@ a span is opened only when the sampler records it, as for unary calls (`chargewa
 A call that cannot be decided is answered with the status code the unary call would have ended
 with; a call that waited past its caller's patience is answered DEADLINE_EXCEEDED without being
 decided (its caller's offline policy has decided by then, and published that it did).
+
+The caller's token is checked when the stream opens (`grpc_api`); a stream outlives no token:
+once it expires, each call read is answered UNAUTHENTICATED without being decided, and the
+caller (the gateway's `AuthorizeChannel`) asks again over a stream opened with its fresh token.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Final
 
 import grpc
@@ -44,6 +48,7 @@ STATION_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,48}$")
 METHOD: Final = "chargewatch.v1.Authz/Authorize"
 STREAM_METHOD: Final = "chargewatch.v1.Authz/AuthorizeStream"
 _UNAVAILABLE_MESSAGE: Final = "authorization is unavailable (Redis); retry or decide offline"
+_EXPIRED_MESSAGE: Final = "the stream's token has expired: open a new stream with a fresh token; not decided"
 # Calls read from one stream and not yet answered on it. Past it the stream is not read until
 # answers have been written: HTTP/2 flow control then holds the caller back, so a caller that
 # sends without reading cannot make authz hold unbounded work or unbounded answers.
@@ -94,8 +99,10 @@ async def decide(authorizer: Authorizer, request: authz_pb2.AuthorizeRequest) ->
 class AuthorizeStream:
     """One `AuthorizeStream` call: reads calls, decides each in its own task, writes the answers."""
 
-    def __init__(self, authorizer: Authorizer) -> None:
+    def __init__(self, authorizer: Authorizer, *, expires_at: float | None = None) -> None:
         self.authorizer = authorizer
+        # Epoch second the caller's token expires at (None: the stream was opened without one).
+        self.expires_at = expires_at
         self._answers: list[authz_pb2.AuthorizeAnswer] = []
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
@@ -130,17 +137,29 @@ class AuthorizeStream:
         try:
             async for message in calls:
                 received = time.monotonic()
-                for call in message.calls:
-                    self._in_flight += 1
-                    task = asyncio.create_task(self._decide(call, received))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                if self.expires_at is not None and time.time() >= self.expires_at:
+                    self._refuse(message.calls, grpc.StatusCode.UNAUTHENTICATED, _EXPIRED_MESSAGE)
+                else:
+                    for call in message.calls:
+                        self._in_flight += 1
+                        task = asyncio.create_task(self._decide(call, received))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
                 if self._in_flight >= MAX_IN_FLIGHT:
                     self._room.clear()
                     await self._room.wait()
         finally:
             self._reading = False
             self._ready.set()
+
+    def _refuse(self, calls: Iterable[authz_pb2.AuthorizeCall], code: grpc.StatusCode, message: str) -> None:
+        """Answer calls with a status code at once, without deciding them."""
+        for call in calls:
+            self._in_flight += 1
+            self._answers.append(
+                authz_pb2.AuthorizeAnswer(call_id=call.call_id, status_code=code.value[0], status_message=message)
+            )
+        self._ready.set()
 
     async def _decide(self, call: authz_pb2.AuthorizeCall, received: float) -> None:
         answer = authz_pb2.AuthorizeAnswer(call_id=call.call_id)

@@ -246,12 +246,14 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             raise AssertionError("unreachable") from exc
 
-    async def _service_caller(self, context: ServicerContext) -> None:
-        """A hot path: only the platform's service account (the gateway) may call it."""
+    async def _service_caller(self, context: ServicerContext) -> Principal | None:
+        """A hot path: only the platform's service account (the gateway) may call it (None: anyone may)."""
         if not self.service_callers_only:
-            return
-        if not is_service_account(await self._caller(context)):
+            return None
+        principal = await self._caller(context)
+        if not is_service_account(principal):
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only the platform's services may call this")
+        return principal
 
     async def _guard(self, context: ServicerContext, body: Callable[[], Awaitable[T]]) -> T:
         """Run a management operation, turning domain errors into status codes once."""
@@ -553,9 +555,14 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
     async def AuthorizeStream(
         self, request_iterator: AsyncIterator[authz_pb2.AuthorizeCalls], context: ServicerContext
     ) -> AsyncIterator[authz_pb2.AuthorizeAnswers]:
-        await self._service_caller(context)  # once, when the stream opens
+        # Checked when the stream opens; its calls are served until the token expires, then refused
+        # UNAUTHENTICATED (undecided) so the caller moves to a stream opened with a fresh token.
+        principal = await self._service_caller(context)
         authorizer = self._need(self.authorizer, "the authorizer")
-        async for answers in AuthorizeStream(authorizer).serve(request_iterator):
+        # As long as the validator would still take the token (its leeway for clock skew included).
+        leeway = self.callers.validator.leeway_seconds
+        expires_at = principal.expires_at.timestamp() + leeway if principal is not None else None
+        async for answers in AuthorizeStream(authorizer, expires_at=expires_at).serve(request_iterator):
             yield answers
 
     # -- driver tokens ----------------------------------------------------------------------------

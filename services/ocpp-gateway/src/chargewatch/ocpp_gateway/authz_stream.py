@@ -10,7 +10,10 @@ trace context (the caller's current span, as a unary call's `traceparent`).
 
 Authentication: with a `bearer` token source (the gateway's client-credentials token), the
 stream is opened, and each unary fallback call made, with `authorization: Bearer <token>`; authz
-checks it when the stream opens.
+checks it when the stream opens and answers UNAUTHENTICATED, undecided, each call it reads after
+the token has expired. Such an answer retires the stream (its calls in flight are still
+answered, then it is closed) and the call is asked again, once, over a new stream opened with
+the token source's current token (the client-credentials token is renewed before it expires).
 
 Failure handling: when the stream ends (authz restarted, the connection dropped), every call in
 flight fails with UNAVAILABLE and the caller's offline policy decides; the next call opens a new
@@ -37,6 +40,8 @@ from chargewatch.v1 import authz_pb2, authz_pb2_grpc
 log = logging.getLogger(__name__)
 
 _UNAVAILABLE: Final = grpc.StatusCode.UNAVAILABLE
+_UNAUTHENTICATED: Final = grpc.StatusCode.UNAUTHENTICATED
+_UNAUTHENTICATED_CODE: Final = _UNAUTHENTICATED.value[0]
 _CODES: Final = {code.value[0]: code for code in grpc.StatusCode}
 # Calls sent in one stream message at most; more wait for the next message.
 _MAX_CALLS_PER_MESSAGE: Final = 256
@@ -51,6 +56,10 @@ class AuthorizeFailed(Exception):
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
+
+
+class _StreamTokenExpired(AuthorizeFailed):
+    """A call refused UNAUTHENTICATED on a stream that authz admitted: its token expired since."""
 
 
 def traceparent() -> str:
@@ -72,6 +81,8 @@ class _Stream:
         self.outbox: list[authz_pb2.AuthorizeCall] = []
         self.wake = asyncio.Event()
         self.ended: AuthorizeFailed | None = None
+        # Takes no new calls (its token expired): those written are answered, then it closes.
+        self.retired = False
         self.reader: asyncio.Task[None] | None = None
         self.writer = asyncio.create_task(self._write(open_call))
 
@@ -96,6 +107,9 @@ class _Stream:
                     batch = self.outbox[:_MAX_CALLS_PER_MESSAGE]
                     del self.outbox[:_MAX_CALLS_PER_MESSAGE]
                     await self.call.write(authz_pb2.AuthorizeCalls(calls=batch))
+                if self.retired:
+                    await self.call.done_writing()  # authz ends the stream once it has answered
+                    return
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError) as exc:
             # The reader sees the stream's status; this only stops writing.
             log.debug("authorize stream write failed", extra={"error": str(exc)})
@@ -109,7 +123,10 @@ class _Stream:
                     future = waiting.pop(answer.call_id, None)
                     if future is None or future.done():  # timed out meanwhile
                         continue
-                    if answer.status_code:
+                    if answer.status_code == _UNAUTHENTICATED_CODE:
+                        self.retire()
+                        future.set_exception(_StreamTokenExpired(_UNAUTHENTICATED, answer.status_message))
+                    elif answer.status_code:
                         code = _CODES.get(answer.status_code, grpc.StatusCode.UNKNOWN)
                         future.set_exception(AuthorizeFailed(code, answer.status_message))
                     else:
@@ -121,6 +138,11 @@ class _Stream:
             raise
         finally:
             self.end(failure)
+
+    def retire(self) -> None:
+        """Take no more calls; write those queued, then end the stream's writing side."""
+        self.retired = True
+        self.wake.set()
 
     def end(self, failure: AuthorizeFailed) -> None:
         """Fail every call in flight (once); the owner opens a new stream for the next call."""
@@ -169,8 +191,21 @@ class AuthorizeChannel:
     ) -> authz_pb2.AuthorizeResponse:
         if self._unary_until and time.monotonic() < self._unary_until:
             return await self._unary(request, deadline_seconds)
+        deadline = time.monotonic() + deadline_seconds
+        try:
+            return await self._over_stream(request, deadline_seconds)
+        except _StreamTokenExpired:
+            # Not decided: once more, over a new stream opened with the current token.
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AuthorizeFailed(grpc.StatusCode.DEADLINE_EXCEEDED, "authz did not answer in time") from None
+            return await self._over_stream(request, remaining)
+
+    async def _over_stream(
+        self, request: authz_pb2.AuthorizeRequest, deadline_seconds: float
+    ) -> authz_pb2.AuthorizeResponse:
         stream = self._stream
-        if stream is None or stream.ended is not None:
+        if stream is None or stream.ended is not None or stream.retired:
             stream = self._stream = _Stream(self._open_stream, self._stream_ended)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[authz_pb2.AuthorizeResponse] = loop.create_future()
