@@ -370,10 +370,15 @@ class StationCredentialStore:
         certificates: AsyncCollection[Document] | None = None,
         *,
         initial_registration: str = "Accepted",
+        verified: VerifiedPasswords | None = None,
     ) -> None:
         self.collection = collection
         self.certificates = certificates if certificates is not None else collection.database[CERTIFICATES]
         self.initial_registration = initial_registration
+        # Passwords that matched their stored hash lately, as keyed digests. A password made here
+        # is remembered with its hash at once: the station's first login then costs an HMAC, not a
+        # second argon2id run (a fleet's first logins would otherwise queue on the hashing threads).
+        self.verified = verified if verified is not None else VerifiedPasswords()
 
     async def register(self, station_id: str, tenant_id: str, site_id: str, profile: Profile) -> str | None:
         """Create the station's credentials; returns its password (None for profile 3)."""
@@ -397,6 +402,8 @@ class StationCredentialStore:
             await self.collection.insert_one(document)
         except DuplicateKeyError as exc:
             raise StationAlreadyRegistered(station_id) from exc
+        if password and password_hash:
+            self.verified.remember(password_hash, password)
         return password
 
     async def get(self, station_id: str) -> Document | None:
@@ -412,12 +419,16 @@ class StationCredentialStore:
         if record is None:
             raise StationNotFound(station_id)
         password = generate_password()
+        password_hash = await off_loop(hash_password, password)
         update: dict[str, Any] = {
-            "password_hash": await off_loop(hash_password, password),
+            "password_hash": password_hash,
             "previous_password_hash": record.get("password_hash"),
             "updated_at": datetime.now(UTC),
         }
         await self.collection.update_one({"_id": station_id}, {"$set": update})
+        # Remembered with its hash: an aborted rotation puts the old hash back, and then this
+        # entry matches nothing (it is keyed by the hash as well as the password).
+        self.verified.remember(password_hash, password)
         return password, record
 
     async def abort_rotation(self, station_id: str, before: Document) -> None:

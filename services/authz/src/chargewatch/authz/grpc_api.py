@@ -41,7 +41,6 @@ from chargewatch.authz.credentials import (
     StationAlreadyRegistered,
     StationCredentialStore,
     StationNotFound,
-    VerifiedPasswords,
     check_connection_detail,
     remembered_connection_check,
 )
@@ -227,8 +226,9 @@ class AuthzServicer(authz_pb2_grpc.AuthzServicer):
         self.service_callers_only = service_callers_only
         self.tokens = tokens
         self.callers = access.CallerAuthenticator(tokens)
-        # Passwords that matched their stored argon2id hash lately (see credentials.VerifiedPasswords).
-        self.verified_passwords = VerifiedPasswords()
+        # Passwords that matched their stored argon2id hash lately, or were made with it here
+        # (see credentials.VerifiedPasswords).
+        self.verified_passwords = credentials.verified
         self.authorizer = authorizer
         self.token_store = token_store
         self.token_manager = token_manager
