@@ -20,6 +20,7 @@ from websockets.typing import Subprotocol
 
 from chargewatch.devstack.platform import SERVICES
 from chargewatch.devstack.trace_sink import SpanRecord, ancestors
+from chargewatch.simulator.tokens import load_token_pool
 from tests.e2e.conftest import LivePlatform
 
 pytestmark = pytest.mark.e2e
@@ -170,6 +171,18 @@ def test_partners_see_only_their_own_tenant(live: LivePlatform) -> None:
     with api(live, "partner-b") as client:
         items = client.get("/v1/stations", params={"limit": 100}).json()["items"]
         assert items and {s["tenant_id"] for s in items} == {"partner-b"}
+
+
+def test_the_simulated_drivers_cards_are_registered_for_their_tenants(live: LivePlatform) -> None:
+    cards, dealt = load_token_pool(live.platform.tokens_file)
+    assert set(dealt) == set(cards) and set(dealt.values()) == {"partner-a", "partner-b"}
+    for tenant in ("partner-a", "partner-b"):
+        with api(live, tenant) as client:
+            page = client.get("/v1/tokens", params={"limit": 500}).json()
+        registered = {t["id_token"]: t for t in page["items"]}
+        own = {uid for uid, owner in dealt.items() if owner == tenant}
+        assert own <= registered.keys() and not (set(dealt) - own) & registered.keys()
+        assert {registered[uid]["status"] for uid in own} == {"active"}
 
 
 def test_api_refuses_missing_bad_and_unprivileged_tokens(live: LivePlatform) -> None:

@@ -105,7 +105,7 @@ def start_simulator(platform: Platform, status_change_every: float = 2.0, sessio
     activity = (
         ["--session-every", "4", "--session-duration", "20", "--meter-interval", "2"]
         if sessions
-        else ["--status-change-every", str(status_change_every)]
+        else ["--status-change-every", str(status_change_every), "--session-every", "0"]
     )
     argv = [
         sys.executable,
@@ -177,6 +177,8 @@ def start_faulty_stations(stack: Stack) -> ManagedProcess:
         "--fault-schedule",
         schedule,
         "--status-change-every",
+        "0",
+        "--session-every",
         "0",
         "--duration",
         "0",

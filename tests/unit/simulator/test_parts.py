@@ -11,7 +11,7 @@ import pytest
 from ocpp.messages import Call, validate_payload
 
 from chargewatch.simulator.__main__ import parse_args
-from chargewatch.simulator.fleet import generated_fleet
+from chargewatch.simulator.fleet import Fleet, StationConfig, generated_fleet
 from chargewatch.simulator.messages import Messages16, Messages201, Transaction
 from chargewatch.simulator.meter import ConnectorMeter
 from chargewatch.simulator.offline import OfflineQueue
@@ -24,7 +24,13 @@ from chargewatch.simulator.schedule import (
     parse_fault_schedule,
     parse_offline_schedule,
 )
-from chargewatch.simulator.tokens import generate_tokens, load_tokens, write_tokens
+from chargewatch.simulator.tokens import (
+    assign_tenants,
+    generate_tokens,
+    load_token_pool,
+    load_tokens,
+    write_tokens,
+)
 
 
 def test_generated_tokens_are_deterministic_distinct_hex_uids() -> None:
@@ -48,6 +54,35 @@ def test_token_files_round_trip_and_bad_entries_are_named(tmp_path: Path) -> Non
     path.write_text("DEADBEEF\nnot-hex\n")
     with pytest.raises(ValueError, match=r"entry 2 .*not-hex"):
         load_tokens(path)
+
+
+def test_cards_carry_their_tenant_through_files_and_drivers_present_their_tenants_cards(tmp_path: Path) -> None:
+    cards = generate_tokens(6, seed=1)
+    dealt = assign_tenants(cards, ("partner-a", "partner-b"))
+    assert [dealt[c] for c in cards] == ["partner-a", "partner-b"] * 3
+    path = tmp_path / "tokens.txt"
+    write_tokens(path, cards, dealt)
+    assert load_token_pool(path) == (cards, dealt)
+    assert load_tokens(path) == cards
+    path.write_text("DEADBEEF Partner-A\n")
+    with pytest.raises(ValueError, match=r"line 1 is not 'UID' or 'UID TENANT'"):
+        load_token_pool(path)
+    path.write_text("DEADBEEF partner-a extra\n")
+    with pytest.raises(ValueError, match=r"line 1"):
+        load_token_pool(path)
+
+    stations = [
+        StationConfig("CP-A", "pw", tenant_id="partner-a"),
+        StationConfig("CP-B", "pw", tenant_id="partner-b"),
+        StationConfig("CP-C", "pw", tenant_id="partner-c"),  # no card of its own: any card
+    ]
+    fleet = Fleet(stations, tokens=cards, token_tenants=dealt)
+    by_station = {s.station_id: set(s.tokens) for s in fleet.simulated}
+    assert by_station["CP-A"] == {c for c in cards if dealt[c] == "partner-a"}
+    assert by_station["CP-B"] == {c for c in cards if dealt[c] == "partner-b"}
+    assert by_station["CP-C"] == set(cards)
+    # Tenants unknown: every station's drivers may present any card.
+    assert all(set(s.tokens) == set(cards) for s in Fleet(stations, tokens=cards).simulated)
 
 
 def test_fault_schedules_parse_format_and_refuse_bad_input() -> None:

@@ -30,6 +30,8 @@ from chargewatch.devstack.processes import (
     start_redis,
     wait_for_port,
 )
+from chargewatch.simulator.provision import provision_tokens
+from chargewatch.simulator.tokens import DEFAULT_TOKEN_COUNT, generate_tokens, write_tokens
 
 log = logging.getLogger(__name__)
 
@@ -413,23 +415,33 @@ class Platform:
             str(self.fleet_file),
             "--status-change-every",
             str(self.config.status_change_every),
-            # Drivers charge now and then with RFID cards from a seeded pool; the pool is written
-            # out so authz can be given the same cards (`chargewatch-sim --token-seed 0` makes them).
+            # Drivers charge now and then with the RFID cards registered for them (`provision_cards`).
             "--session-every",
             "120",
             "--session-duration",
             "300",
             "--meter-interval",
             "10",
-            "--token-seed",
-            "0",
-            "--write-tokens",
-            str(self.config.run_dir / "tokens.txt"),
+            "--tokens",
+            str(self.tokens_file),
             "--report",
             str(self.config.run_dir / "simulator-report.json"),
         ]
 
+    @property
+    def tokens_file(self) -> Path:
+        return self.config.run_dir / "tokens.txt"
+
+    def provision_cards(self) -> None:
+        """The simulated drivers' RFID cards, registered as an operator does it and dealt to the
+        tenants in turn (a card works at its own tenant's stations); written with their tenants for
+        the simulator. The same seeded cards every run: those an earlier run registered stay."""
+        cards = generate_tokens(max(DEFAULT_TOKEN_COUNT, len(self.fleet)), seed=0)
+        dealt = provision_tokens(cards, api=self.api_url, idp=f"{self.keycloak_url}/realms/{REALM}", tenants=TENANTS)
+        write_tokens(self.tokens_file, cards, dealt)
+
     def _start_simulator(self) -> None:
+        self.provision_cards()
         self.processes.append(
             start_process("simulator", self.simulator_argv(), env={"PYTHONUNBUFFERED": "1"}, log_dir=self.log_dir)
         )

@@ -1,12 +1,15 @@
 """`chargewatch-sim`: run a simulated fleet of charge points against an OCPP endpoint.
 
-Driver tokens: `--tokens FILE` (one hex RFID uid per line), else `--token-count`/`--token-seed`
-generate the same uids everywhere (`--write-tokens FILE` saves the pool in use, e.g. for authz).
+Driver tokens: `--tokens FILE` (one hex RFID uid per line, optionally with the tenant the card is
+registered to: drivers then present the cards of their station's tenant), else `--token-count`/
+`--token-seed` generate the same uids everywhere (`--write-tokens FILE` saves the pool in use).
 Fault and offline schedules: `STATION:CONNECTOR@START+DURATION[=ErrorCode]` and `STATION@START+DURATION`,
 comma separated; without one, the faults/offline scenarios derive a schedule from `--seed` and print it.
 Made-up stations (`--stations N`) use `--password` when the CSMS already knows them; without it,
 they are first registered on the local development platform (`make run`) through its partner API
-as its development operator, under ids tagged for this run.
+as its development operator, under ids tagged for this run, and so are the drivers' cards (dealt
+to the tenants as the stations are). Drivers charge by default: each connector idles 60 s on
+average, then a session with an RFID card, meter values every 10 s (`--session-every 0`: none).
 Exit status: 1 when anything unexpected went wrong (refusals a scenario expects are not errors).
 """
 
@@ -30,14 +33,21 @@ from chargewatch.simulator.fleet import (
     generated_fleet,
     load_fleet,
 )
-from chargewatch.simulator.provision import DEFAULT_API, DEFAULT_IDP, DEV_OPERATOR, provision, run_tag
+from chargewatch.simulator.provision import (
+    DEFAULT_API,
+    DEFAULT_IDP,
+    DEV_OPERATOR,
+    provision,
+    provision_tokens,
+    run_tag,
+)
 from chargewatch.simulator.scenarios import SCENARIOS, ScenarioOptions
 from chargewatch.simulator.schedule import parse_fault_schedule, parse_offline_schedule
 from chargewatch.simulator.tokens import (
     DEFAULT_TOKEN_COUNT,
     DEFAULT_TOKEN_SEED,
     generate_tokens,
-    load_tokens,
+    load_token_pool,
     write_tokens,
 )
 
@@ -100,7 +110,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--status-change-every", type=float, default=30.0, help="mean seconds between status changes (0: none)"
     )
     parser.add_argument(
-        "--session-every", type=float, default=0.0, help="mean idle seconds before a connector charges (0: no sessions)"
+        "--session-every",
+        type=float,
+        default=60.0,
+        help="mean idle seconds before a connector charges (0: no sessions)",
     )
     parser.add_argument("--session-duration", type=float, default=120.0, help="mean seconds a session lasts")
     parser.add_argument("--meter-interval", type=float, default=10.0, help="seconds between meter values")
@@ -108,7 +121,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--heartbeat-cap", type=float, default=0.0, help="cap on the heartbeat interval the CSMS gives (0: none)"
     )
     parser.add_argument("--tokens", type=Path, help="file of RFID uids the drivers present (one hex uid a line)")
-    parser.add_argument("--token-count", type=int, default=DEFAULT_TOKEN_COUNT, help="generated tokens (no --tokens)")
+    parser.add_argument(
+        "--token-count",
+        type=int,
+        default=None,
+        help=f"generated tokens (no --tokens; default: one per station, at least {DEFAULT_TOKEN_COUNT})",
+    )
     parser.add_argument("--token-seed", type=int, default=DEFAULT_TOKEN_SEED, help="seed of the generated tokens")
     parser.add_argument("--write-tokens", type=Path, help="write the token pool in use to this file and go on")
     parser.add_argument("--scenario", default="normal", choices=sorted(SCENARIOS), help="station behaviour")
@@ -138,11 +156,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _tokens(args: argparse.Namespace) -> list[str]:
-    tokens = load_tokens(args.tokens) if args.tokens else generate_tokens(args.token_count, args.token_seed)
-    if args.write_tokens:
-        write_tokens(args.write_tokens, tokens)
-    return tokens
+def _tokens(args: argparse.Namespace, stations: int) -> tuple[list[str], dict[str, str]]:
+    """The drivers' cards, and the tenant of each whose tenant is known (from the token file)."""
+    if args.tokens:
+        return load_token_pool(args.tokens)
+    count = args.token_count if args.token_count is not None else max(DEFAULT_TOKEN_COUNT, stations)
+    return generate_tokens(count, args.token_seed), {}
 
 
 def build_fleet(args: argparse.Namespace) -> Fleet:
@@ -157,11 +176,19 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
             connectors=args.connectors,
             share_201=args.share_201,
         )
-        if not args.password:
-            # The development users' password is their name (see the README); an override comes from the environment.
-            operator_password = os.environ.get("CHARGEWATCH_SIM_OPERATOR_PASSWORD", args.operator)
-            stations = provision(stations, api=args.api, idp=args.idp, user=args.operator, password=operator_password)
-            print(f"registered {len(stations)} stations on {args.api}", flush=True)  # noqa: T201
+    tokens, token_tenants = _tokens(args, len(stations))
+    if args.fleet is None and not args.password:
+        # The development users' password is their name (see the README); an override comes from the environment.
+        operator_password = os.environ.get("CHARGEWATCH_SIM_OPERATOR_PASSWORD", args.operator)
+        login = {"api": args.api, "idp": args.idp, "user": args.operator, "password": operator_password}
+        stations = provision(stations, **login)
+        # Cards dealt to the tenants as the stations are, so drivers charge at their own tenant's stations.
+        token_tenants = provision_tokens(tokens, **login)
+        print(  # noqa: T201
+            f"registered {len(stations)} stations and {len(tokens)} driver cards on {args.api}", flush=True
+        )
+    if args.write_tokens:
+        write_tokens(args.write_tokens, tokens, token_tenants)
     options = SimulatorOptions(
         url=args.url,
         connect_spread=args.connect_spread,
@@ -186,7 +213,7 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
         clone_token=args.clone_token,
     )
     return Fleet(
-        stations, options, scenario=args.scenario, seed=args.seed, tokens=_tokens(args),
+        stations, options, scenario=args.scenario, seed=args.seed, tokens=tokens, token_tenants=token_tenants,
         scenario_options=scenario_options,
     )  # fmt: skip
 

@@ -19,7 +19,7 @@ import random
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -956,6 +956,9 @@ class Fleet:
     stats: Stats = field(default_factory=Stats)
     #: RFID uids the simulated drivers present (default: `generate_tokens()` with its default seed).
     tokens: Sequence[str] = ()
+    #: The tenant each card is registered to, where known: a station's drivers then present the
+    #: cards of the station's tenant (a card works at its own tenant's stations only).
+    token_tenants: Mapping[str, str] = field(default_factory=dict)
     scenario_options: ScenarioOptions | None = None
     report: Report = field(default_factory=Report)
 
@@ -973,7 +976,7 @@ class Fleet:
         self.simulated = [
             SimulatedStation(
                 config, self.options, self.stats, random.Random(rng.getrandbits(64)), report=self.report,
-                tokens=self.tokens,
+                tokens=self.cards_at(config),
             )
             for config in self.stations
         ]  # fmt: skip
@@ -981,6 +984,14 @@ class Fleet:
             station.storm = self.storm_event
         self._rng = rng
         self.started = time.monotonic()
+
+    def cards_at(self, config: StationConfig) -> Sequence[str]:
+        """The cards drivers present at a station: its tenant's, when cards have known tenants."""
+        if self.token_tenants and config.tenant_id:
+            own = [uid for uid in self.tokens if self.token_tenants.get(uid) == config.tenant_id]
+            if own:
+                return own
+        return self.tokens
 
     def station(self, station_id: str) -> SimulatedStation:
         for station in self.simulated:

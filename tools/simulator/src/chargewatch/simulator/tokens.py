@@ -1,8 +1,9 @@
 """The pool of driver RFID tokens the simulated drivers present.
 
 Two sources, both shared with the development stack so authz can know the same cards:
-- a file (`--tokens FILE`): one hex uid per line (blank lines and `#` comments ignored), or a JSON
-  list, or a JSON object with the list under "tokens";
+- a file (`--tokens FILE`): one hex uid per line, optionally followed by the tenant the card is
+  registered to (blank lines and `#` comments ignored), or a JSON list, or a JSON object with the
+  list under "tokens";
 - a deterministic generator (`--token-count N --token-seed S`): the same seed gives the same uids
   on every machine, so the stack can provision them without sharing a file.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -20,6 +21,8 @@ DEFAULT_TOKEN_COUNT: Final = 50
 DEFAULT_TOKEN_SEED: Final = 0
 # 4-, 7- or 10-byte ISO 14443 uids as hex; at most 20 characters, the 1.6 idTag limit.
 _UID = re.compile(r"^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$")
+# A tenant id as the platform spells it (lower-case slug).
+_TENANT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def generate_tokens(count: int = DEFAULT_TOKEN_COUNT, seed: int = DEFAULT_TOKEN_SEED) -> list[str]:
@@ -60,6 +63,11 @@ def check_tokens(tokens: Iterable[str], source: str = "tokens") -> list[str]:
 
 def load_tokens(path: Path) -> list[str]:
     """Read a token file (see the module docstring for the formats)."""
+    return load_token_pool(path)[0]
+
+
+def load_token_pool(path: Path) -> tuple[list[str], dict[str, str]]:
+    """A token file's uids, and the tenant of each card the file names one for."""
     text = path.read_text()
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
@@ -67,11 +75,25 @@ def load_tokens(path: Path) -> list[str]:
         entries = document.get("tokens") if isinstance(document, dict) else document
         if not isinstance(entries, list):
             raise ValueError(f"{path}: expected a JSON list of tokens or an object with a list under 'tokens'")
-        return check_tokens(entries, str(path))
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return check_tokens((line for line in lines if line), str(path))
+        return check_tokens(entries, str(path)), {}
+    rows = [line.split("#", 1)[0].split() for line in text.splitlines()]
+    rows = [row for row in rows if row]
+    for position, row in enumerate(rows, 1):
+        if len(row) > 2 or (len(row) == 2 and not _TENANT.match(row[1])):
+            raise ValueError(f"{path}: line {position} is not 'UID' or 'UID TENANT' (a lower-case tenant id)")
+    tokens = check_tokens((row[0] for row in rows), str(path))
+    tenants = {uid: row[1] for uid, row in zip(tokens, rows, strict=True) if len(row) == 2}
+    return tokens, tenants
 
 
-def write_tokens(path: Path, tokens: Iterable[str]) -> None:
-    """One uid per line, the format `load_tokens` reads."""
-    path.write_text("".join(f"{token}\n" for token in tokens))
+def assign_tenants(tokens: Sequence[str], tenants: Sequence[str]) -> dict[str, str]:
+    """Cards dealt to the tenants in turn, in pool order (the first to the first tenant)."""
+    if not tenants:
+        raise ValueError("no tenants to assign cards to")
+    return {uid: tenants[index % len(tenants)] for index, uid in enumerate(tokens)}
+
+
+def write_tokens(path: Path, tokens: Iterable[str], tenants: Mapping[str, str] | None = None) -> None:
+    """One uid per line, with its tenant when known: the format `load_tokens` reads."""
+    tenants = tenants or {}
+    path.write_text("".join(f"{token} {tenants[token]}\n" if token in tenants else f"{token}\n" for token in tokens))
