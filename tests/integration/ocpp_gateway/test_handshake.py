@@ -108,7 +108,7 @@ async def test_url_encoded_station_ids_are_decoded(gateway: Gateway) -> None:
         assert gateway.registry.get("CP:7.a_b-c") is not None
 
 
-@pytest.mark.parametrize("subprotocols", [[], ["ocpp1.5"], ["ocpp2.1", "chat"]])
+@pytest.mark.parametrize("subprotocols", [[], ["ocpp1.5"], ["ocpp2.2", "chat"]])
 async def test_no_supported_subprotocol_is_refused_with_400(gateway: Gateway, subprotocols: list[str]) -> None:
     password = gateway.add_station("CP-SP-1")
     with pytest.raises(InvalidStatus) as refused:

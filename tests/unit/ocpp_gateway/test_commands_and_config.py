@@ -51,7 +51,7 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_settings_defaults_and_refusals() -> None:
     settings = GatewaySettings()
     assert (settings.ocpp_host, settings.ocpp_port, settings.ocpp_path_prefix) == ("0.0.0.0", 9000, "/ocpp")
-    assert settings.ocpp_subprotocols == ["ocpp2.0.1", "ocpp1.6"]
+    assert settings.ocpp_subprotocols == ["ocpp2.0.1", "ocpp2.1", "ocpp1.6"]
     assert (settings.authz_deadline_seconds, settings.max_frame_bytes) == (2.0, 65536)
     with pytest.raises(ValidationError):
         GatewaySettings(ocpp_subprotocols=["ocpp1.5"])

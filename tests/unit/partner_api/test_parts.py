@@ -58,6 +58,9 @@ from chargewatch.v1 import common_pb2, events_pb2
             {"operationalStatus": "Operative", "evse": {"id": 1}},
         ),
         ("availability", AvailabilityCommand(operative=True), "2.0.1", {"operationalStatus": "Operative"}),
+        # 2.1 stations take 2.0.1's arguments.
+        ("stop", StopCommand(transaction_id="tx-9"), "2.1", {"transactionId": "tx-9"}),
+        ("reset", ResetCommand(type="hard"), "2.1", {"type": "Immediate"}),
     ],
 )
 def test_commands_become_the_stations_version_of_the_call(name: str, body: Any, version: str, arguments: Any) -> None:

@@ -225,6 +225,7 @@ _V201: Final[Mapping[int, Translate]] = {
 COMMAND_TRANSLATIONS: Final[Mapping[OcppVersion, Mapping[int, Translate]]] = {
     OcppVersion.V16: _V16,
     OcppVersion.V201: _V201,
+    OcppVersion.V21: _V201,  # 2.1 keeps these commands' 2.0.1 fields
 }
 
 

@@ -13,7 +13,9 @@ from pydantic_settings import SettingsConfigDict
 from chargewatch.config import ServiceAccountSettings, instance_name
 
 # Subprotocols this gateway can speak, in the order it prefers them when a station offers several.
-KNOWN_SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
+# 2.0.1 before 2.1: a station offering both gets the version the gateway handles in full (2.1
+# stations are served by the 2.0.1 handlers; what only 2.1 has is answered NotSupported).
+KNOWN_SUBPROTOCOLS = ("ocpp2.0.1", "ocpp2.1", "ocpp1.6")
 
 
 class GatewaySettings(ServiceAccountSettings):

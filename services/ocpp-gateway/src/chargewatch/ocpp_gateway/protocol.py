@@ -28,6 +28,7 @@ class OcppVersion(enum.Enum):
 
     V16 = "ocpp1.6"
     V201 = "ocpp2.0.1"
+    V21 = "ocpp2.1"
 
     @property
     def label(self) -> str:
@@ -51,6 +52,7 @@ _LABELS: Final = {version: version.value.removeprefix("ocpp") for version in Ocp
 _PROTO_VERSIONS: Final = {
     OcppVersion.V16: common_pb2.OCPP_VERSION_1_6,
     OcppVersion.V201: common_pb2.OCPP_VERSION_2_0_1,
+    OcppVersion.V21: common_pb2.OCPP_VERSION_2_1,
 }
 
 
@@ -117,6 +119,11 @@ _ERROR_CODES: Final[dict[OcppVersion, dict[ErrorKind, str]]] = {
         ErrorKind.RPC_FRAMEWORK: "RpcFrameworkError",
         ErrorKind.MESSAGE_TYPE_NOT_SUPPORTED: "MessageTypeNotSupported",
     },
+}
+# 2.1: 2.0.1's codes with the occurrence misspelling fixed.
+_ERROR_CODES[OcppVersion.V21] = {
+    **_ERROR_CODES[OcppVersion.V201],
+    ErrorKind.OCCURRENCE_CONSTRAINT: "OccurrenceConstraintViolation",
 }
 
 _DEFAULT_DESCRIPTIONS: Final = {

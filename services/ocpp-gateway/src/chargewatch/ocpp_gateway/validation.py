@@ -34,7 +34,7 @@ Validator = Callable[[Any], Any]
 # An action's (fast check or None, fastjsonschema validator), as `SchemaSet.checks` gives them.
 Checks = tuple[FastCheck | None, Validator]
 
-_SCHEMA_DIRS: Final = {OcppVersion.V16: "v16", OcppVersion.V201: "v201"}
+_SCHEMA_DIRS: Final = {OcppVersion.V16: "v16", OcppVersion.V201: "v201", OcppVersion.V21: "v21"}
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
 
 # fastjsonschema's failing keyword -> the CALLERROR kind. A missing required field or too many

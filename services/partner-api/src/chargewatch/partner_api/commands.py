@@ -32,6 +32,7 @@ from chargewatch.v1 import gateway_pb2
 
 V16: Final = "1.6"
 V201: Final = "2.0.1"
+V21: Final = "2.1"  # its commands take 2.0.1's arguments
 # OCPP 1.6 IdToken (CiString20Type) and transactionId (integer) are narrower than 2.0.1's.
 _V16_ID_TAG_MAX: Final = 20
 
@@ -138,7 +139,7 @@ def _log(body: LogCommand, v16: bool) -> tuple[int, dict[str, Any]]:
 
 
 def plan(name: str, body: BaseModel, ocpp_version: str | None) -> PlannedCommand:
-    if ocpp_version not in (V16, V201):
+    if ocpp_version not in (V16, V201, V21):
         raise CommandNotApplicable(
             "the station has not told its OCPP version yet (it has never booted); commands need it"
         )

@@ -158,3 +158,10 @@ class HandlerTable:
     @property
     def handlers(self) -> Mapping[str, Handler]:
         return dict(self._handlers)
+
+    def for_version(self, version: OcppVersion) -> HandlerTable:
+        """The same handlers for a later version whose messages they read alike (2.1 after 2.0.1)."""
+        table = HandlerTable(version, self.station_actions)
+        table._handlers = dict(self._handlers)
+        table._publishing_only = set(self._publishing_only)
+        return table

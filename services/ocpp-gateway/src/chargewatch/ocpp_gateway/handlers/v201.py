@@ -87,7 +87,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
             interval_seconds=interval,
             iccid=modem.get("iccid", ""),
             imsi=modem.get("imsi", ""),
-            ocpp_version=OcppVersion.V201.proto,
+            ocpp_version=ctx.session.version.proto,  # 2.0.1, or 2.1 (`V21`)
         )
     )
     return {"status": REGISTRATION_NAMES[status], "currentTime": ocpp_datetime(utc_now()), "interval": interval}
@@ -242,3 +242,8 @@ register_notifications(
         "ReservationStatusUpdate": {},
     },
 )
+
+# OCPP 2.1 stations: the same handlers, each message checked against 2.1's own schemas. 2.1 keeps
+# the fields these handlers read; what it adds is not read, and the actions only 2.1 has are
+# answered NotSupported.
+V21 = V201.for_version(OcppVersion.V21)
