@@ -7,8 +7,8 @@
 - `bare`: a `websockets` server that parses each frame with orjson and answers a CALLRESULT
   without validation, authentication or publishing: the ceiling of one Python process.
 
-Both use the gateway's WebSocket settings (no compression, 64 KiB frames, 60 s pings) and accept
-any station id on `/ocpp/{station_id}` without credentials.
+Both use the gateway's WebSocket settings (no compression, 64 KiB frames, 60 s pings, a listen
+queue of 4096) and accept any station id on `/ocpp/{station_id}` without credentials.
 
 Run: `python -m bench.gateway_baselines {ocpp,bare} --port PORT`; SIGTERM stops it.
 """
@@ -42,6 +42,7 @@ _SERVER_OPTIONS: Final[dict[str, Any]] = {
     "ping_timeout": 30.0,
     "close_timeout": 5.0,
     "server_header": None,
+    "backlog": 4096,  # the gateway's CW_GATEWAY_OCPP_LISTEN_BACKLOG
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,3 +170,15 @@ async def test_authz_too_slow_answers_503(gateway: Gateway) -> None:
     # The station is told when to come back: 1-5 s, jittered so a refused fleet spreads out.
     assert 1 <= int(refused.response.headers["Retry-After"]) <= 5
     assert not [e for e in await gateway.events(StreamFamily.SECURITY) if e.station_id == "CP-SLOW-1"]
+
+
+async def test_the_ocpp_port_queues_a_reconnect_storm_s_connections(gateway: Gateway) -> None:
+    # asyncio's default listen queue (100) overflows when thousands of stations reconnect at once:
+    # their SYNs are dropped and each waits for TCP to resend. The kernel reports a listening
+    # socket's queue length as its Send-Q (capped by net.core.somaxconn).
+    ss = await asyncio.create_subprocess_exec(
+        "ss", "-ltnH", f"sport = :{gateway.server.port}", stdout=asyncio.subprocess.PIPE
+    )
+    listing = (await ss.communicate())[0].decode().split()
+    somaxconn = int(await asyncio.to_thread(Path("/proc/sys/net/core/somaxconn").read_text))
+    assert listing[0] == "LISTEN" and int(listing[2]) == min(4096, somaxconn)

@@ -45,6 +45,13 @@ class GatewaySettings(ServiceAccountSettings):
     ws_ping_timeout_seconds: float | None = Field(
         30.0, gt=0, description="Time a station has to answer a ping before its socket is closed"
     )
+    ocpp_listen_backlog: int = Field(
+        4096,
+        ge=16,
+        le=65535,
+        description="Connections the kernel queues for the OCPP port until accepted (capped by net.core.somaxconn): "
+        "a short queue overflows in a reconnect storm and stations wait for TCP to resend their SYN",
+    )
     open_timeout_seconds: float = Field(
         10.0, gt=0, description="Time a connection has to complete the opening handshake, authentication included"
     )

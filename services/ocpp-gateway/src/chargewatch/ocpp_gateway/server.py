@@ -191,6 +191,9 @@ class OcppServer:
             close_timeout=settings.close_timeout_seconds,
             max_size=settings.max_frame_bytes,
             logger=websocket_log,
+            # asyncio's default queue is 100: thousands of stations reconnecting at once overflow it,
+            # their SYNs are dropped, and each waits a TCP retransmission (1 s, then 3 s, ...) for nothing.
+            backlog=settings.ocpp_listen_backlog,
         )
 
     async def _tls_failed(self, remote: str, event_type: str, description: str) -> None:
