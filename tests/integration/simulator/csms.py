@@ -56,6 +56,8 @@ class Csms:
     #: Every handshake's answer in order: (station, HTTP status; 101 when it was let in).
     answers: list[tuple[str, int]] = field(default_factory=list)
     active_tokens: dict[str, str] = field(default_factory=dict)  # token -> station charging with it
+    #: Seconds a transaction's start (1.6 StartTransaction, 2.0.1 TransactionEvent Started) waits for its answer.
+    start_answer_delay: float = 0.0
     port: int = 0
     _tx_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
 
@@ -153,11 +155,13 @@ class Station16(ChargePoint16):  # type: ignore[misc]
     @on(Action16.start_transaction)
     async def start_transaction(self, **payload: Any) -> Any:
         self._record("StartTransaction", payload)
+        message = self.csms.messages[-1]
+        await asyncio.sleep(self.csms.start_answer_delay)
         status = self.csms.decide(self.id, payload["id_tag"])
         if status == "Accepted":
             self.csms.active_tokens[payload["id_tag"]] = self.id
         transaction_id = next(self.csms._tx_ids)
-        self.csms.messages[-1].transaction_id = transaction_id
+        message.transaction_id = transaction_id
         return result16.StartTransaction(transaction_id=transaction_id, id_tag_info={"status": status})
 
     @on(Action16.stop_transaction)
@@ -241,6 +245,8 @@ class Station201(ChargePoint201):  # type: ignore[misc]
     async def transaction_event(self, **payload: Any) -> Any:
         self._record("TransactionEvent", payload)
         token = (payload.get("id_token") or {}).get("id_token", "")
+        if payload["event_type"] == "Started":
+            await asyncio.sleep(self.csms.start_answer_delay)
         if payload["event_type"] == "Started" and token:
             status = self.csms.decide(self.id, token)
             if status == "Accepted":

@@ -123,3 +123,27 @@ def _flow_16(messages: list[Message], tx: int) -> list[Message]:
     rest = [m for m in messages[start:] if m.action in {"MeterValues", "StopTransaction"}
             and m.payload.get("transaction_id") == tx]  # fmt: skip
     return [*authorize, messages[start], *rest]
+
+
+async def test_a_session_starting_as_the_run_stops_is_reported_and_ended() -> None:
+    # The CSMS answers each transaction start after the run's stop: the station finishes that exchange,
+    # reports the session and ends it, as the CSMS was told it began.
+    stations = [
+        StationConfig("L16", "password-16-late", "1.6", 1),
+        StationConfig("L201", "password-201-late", "2.0.1", 1),
+    ]
+    async with running_csms(Csms(start_answer_delay=1.5)) as csms:
+        result = await fleet_of(csms, stations, session_every=0.4, session_duration=30, meter_interval=5,
+                                status_change_every=0).run(1.0)  # fmt: skip
+    assert result.errors == 0, result.summary()
+    started_16 = [m.transaction_id for m in csms.of("L16", "StartTransaction")]
+    started_201 = [m.payload["transaction_info"]["transaction_id"] for m in csms.of("L201", "TransactionEvent")
+                   if m.payload["event_type"] == "Started"]  # fmt: skip
+    assert started_16 and started_201, "each station began a transaction before the stop"
+    reported = {(s.station_id, s.transaction_id) for s in result.report.sessions}
+    assert reported == {("L16", str(t)) for t in started_16} | {("L201", t) for t in started_201}
+    assert all(s.complete for s in result.report.sessions)
+    stopped_16 = [m.payload["transaction_id"] for m in csms.of("L16", "StopTransaction")]
+    ended_201 = [m.payload["transaction_info"]["transaction_id"] for m in csms.of("L201", "TransactionEvent")
+                 if m.payload["event_type"] == "Ended"]  # fmt: skip
+    assert stopped_16 == started_16 and ended_201 == started_201

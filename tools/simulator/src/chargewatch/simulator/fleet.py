@@ -420,6 +420,17 @@ class SimulatedStation:
         if step in done:
             self._check(step)
             return
+        if stopper is not None and stopper in done and (reader is None or reader not in done):
+            # Stopping: the exchange in flight is finished first, within the answer timeout. Cut short,
+            # a transaction the CSMS was told of would be missing from the report and never ended.
+            done, _ = await asyncio.wait(
+                {step} if reader is None else {step, reader},
+                timeout=self.options.response_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if step in done:
+                self._check(step)
+                return
         step.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await step
