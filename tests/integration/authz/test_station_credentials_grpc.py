@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from chargewatch.auth import AccessTokenValidator
-from chargewatch.authz import credentials
 from chargewatch.authz.credentials import (
     COLLECTION,
     Outcome,
@@ -25,6 +24,7 @@ from chargewatch.authz.grpc_api import AuthzServicer
 from chargewatch.mongo import create_mongo_client
 from chargewatch.rpc import GrpcServer, client_channel
 from chargewatch.v1 import authz_pb2, authz_pb2_grpc, common_pb2
+from tests.support.argon2 import count_argon2
 
 OUTCOME = authz_pb2.AuthenticateStationResponse
 P1, P2, P3 = (
@@ -100,21 +100,6 @@ async def test_register_then_authenticate(authz: Registry) -> None:
     assert stored["password_hash"].startswith("$argon2id$")
 
 
-class CountingHasher:
-    """The real argon2id hasher, counting its verifications."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.verifications = 0
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        self.verifications += 1
-        return bool(self.real.verify(password_hash, password))
-
-    def hash(self, password: str) -> str:
-        return str(self.real.hash(password))
-
-
 def outcome(record: Any, password: str, verified: VerifiedPasswords) -> Outcome:
     return check_connection_detail(
         record, password=password, connection_profile=Profile.BASIC, certificate_sha256="", verified=verified
@@ -124,22 +109,21 @@ def outcome(record: Any, password: str, verified: VerifiedPasswords) -> Outcome:
 async def test_a_password_made_here_needs_no_second_argon2_run_at_first_login(
     authz: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hasher = CountingHasher(credentials._hasher)
-    monkeypatch.setattr(credentials, "_hasher", hasher)
+    hasher = count_argon2(monkeypatch)
     reply = await authz.register(
         authz_pb2.RegisterStationRequest(station_id="CP-F1", tenant_id="partner-a", site_id="s1", security_profile=P1)
     )
     assert (await authenticate(authz.stub, "CP-F1", reply.password)).outcome == OUTCOME.OUTCOME_ACCEPTED
-    assert hasher.verifications == 0, "the registering process knew the password's hash"
+    assert hasher.calls == 0, "the registering process knew the password's hash"
     wrong = await authenticate(authz.stub, "CP-F1", "not-the-password-1234")
     assert wrong.outcome == OUTCOME.OUTCOME_BAD_CREDENTIALS
-    assert hasher.verifications == 1, "a wrong password is checked the slow way"
+    assert hasher.calls == 1, "a wrong password is checked the slow way"
     # Another replica (its own memory) checks the same password the slow way, once.
     record = await authz.collection.find_one({"_id": "CP-F1"})
     elsewhere = VerifiedPasswords()
     assert outcome(record, reply.password, elsewhere) is Outcome.ACCEPTED
     assert outcome(record, reply.password, elsewhere) is Outcome.ACCEPTED
-    assert hasher.verifications == 2
+    assert hasher.calls == 2
 
     # A rotation's new password is remembered with its new hash; an aborted rotation puts the old
     # hash back, and the new password then matches nothing.
@@ -147,7 +131,7 @@ async def test_a_password_made_here_needs_no_second_argon2_run_at_first_login(
     new_password, before = await store.begin_rotation("CP-F1")
     rotated = await authz.collection.find_one({"_id": "CP-F1"})
     assert outcome(rotated, new_password, store.verified) is Outcome.ACCEPTED
-    assert hasher.verifications == 2
+    assert hasher.calls == 2
     await store.abort_rotation("CP-F1", before)
     restored = await authz.collection.find_one({"_id": "CP-F1"})
     assert outcome(restored, new_password, store.verified) is Outcome.BAD_CREDENTIALS

@@ -18,6 +18,7 @@ from chargewatch.authz.credentials import (
     remembered_connection_check,
     verify_password,
 )
+from tests.support.argon2 import CountingHasher, count_argon2
 
 
 @pytest.fixture(scope="module")
@@ -97,28 +98,9 @@ def test_profile_three_needs_a_registered_certificate() -> None:
     )
 
 
-class CountingHasher:
-    """Counts the argon2 verifications the real hasher performs."""
-
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.calls = 0
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        self.calls += 1
-        return bool(self.real.verify(password_hash, password))  # type: ignore[attr-defined]
-
-    def hash(self, password: str) -> str:
-        return str(self.real.hash(password))  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    from chargewatch.authz import credentials
-
-    hasher = CountingHasher(credentials._hasher)
-    monkeypatch.setattr(credentials, "_hasher", hasher)
-    return hasher
+    return count_argon2(monkeypatch)
 
 
 def test_a_verified_password_is_recognised_again_without_argon2(

@@ -76,6 +76,12 @@ class HashingBusy(Exception):
 DEFAULT_QUEUE_SECONDS = 5.0
 
 
+def _positive(queue_seconds: float) -> float:
+    if queue_seconds <= 0:
+        raise ValueError("queue_seconds must be positive")
+    return queue_seconds
+
+
 class PasswordHashing:
     """The threads that run argon2, first come first served, and admission to their queue.
 
@@ -91,10 +97,8 @@ class PasswordHashing:
     """
 
     def __init__(self, threads: int | None = None, *, queue_seconds: float = DEFAULT_QUEUE_SECONDS) -> None:
-        if queue_seconds <= 0:
-            raise ValueError("queue_seconds must be positive")
         self.threads = threads or default_hash_threads()
-        self.queue_seconds = queue_seconds
+        self.queue_seconds = _positive(queue_seconds)
         self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="argon2")
         self._pending = 0
         self.seconds_per_check = 0.05
@@ -103,9 +107,7 @@ class PasswordHashing:
         """Use `threads` hashing threads (None or 0: half the cores) and, if given, hold at most
         `queue_seconds` of checks, from now on."""
         if queue_seconds is not None:
-            if queue_seconds <= 0:
-                raise ValueError("queue_seconds must be positive")
-            self.queue_seconds = queue_seconds
+            self.queue_seconds = _positive(queue_seconds)
         wanted = threads or default_hash_threads()
         if wanted != self.threads:
             previous, self._pool = self._pool, ThreadPoolExecutor(max_workers=wanted, thread_name_prefix="argon2")
@@ -370,7 +372,6 @@ class StationCredentialStore:
         certificates: AsyncCollection[Document] | None = None,
         *,
         initial_registration: str = "Accepted",
-        verified: VerifiedPasswords | None = None,
     ) -> None:
         self.collection = collection
         self.certificates = certificates if certificates is not None else collection.database[CERTIFICATES]
@@ -378,7 +379,7 @@ class StationCredentialStore:
         # Passwords that matched their stored hash lately, as keyed digests. A password made here
         # is remembered with its hash at once: the station's first login then costs an HMAC, not a
         # second argon2id run (a fleet's first logins would otherwise queue on the hashing threads).
-        self.verified = verified if verified is not None else VerifiedPasswords()
+        self.verified = VerifiedPasswords()
 
     async def register(self, station_id: str, tenant_id: str, site_id: str, profile: Profile) -> str | None:
         """Create the station's credentials; returns its password (None for profile 3)."""
