@@ -92,26 +92,34 @@ class CallContext:
             tracestate=trace.tracestate,
         )
 
-    async def publish_many(self, facts: Sequence[Fact]) -> None:
+    async def publish_many(
+        self, facts: Sequence[Fact], *, published: set[str] | None = None, mark: bool = True
+    ) -> list[str]:
         """Publish several facts in one round trip; each is marked late as `publish` would.
 
         Facts with a deterministic event id that were published before (the station retries a
         message whose answer it lost) are left out, and recorded as published once Redis has them.
+        `published`: those ids, when the handler read them with its own state in one round trip
+        (else they are looked up here). With `mark` False the handler records the returned ids as
+        published itself, with its own writes; until it has, a retry publishes them again (same ids).
         """
         station_id = self.session.station_id
         transactions = self.services.transactions
-        ids = [fact.event_id for fact in facts if fact.event_id is not None]
-        done = await transactions.published(station_id, ids)
+        if published is None:
+            published = await transactions.published(station_id, [f.event_id for f in facts if f.event_id is not None])
         fresh = [
             fact if fact.late or not self.is_late(fact.station_time) else replace(fact, late=True)
             for fact in facts
-            if fact.event_id is None or fact.event_id not in done
+            if fact.event_id is None or fact.event_id not in published
         ]
         if not fresh:
-            return
+            return []
         trace = self.trace
         await self.events.publish_many(self.session, fresh, traceparent=trace.traceparent, tracestate=trace.tracestate)
-        await transactions.mark_published(station_id, [f.event_id for f in fresh if f.event_id is not None])
+        ids = [f.event_id for f in fresh if f.event_id is not None]
+        if mark:
+            await transactions.mark_published(station_id, ids)
+        return ids
 
 
 Handler = Callable[[CallContext, Payload], Awaitable[Payload]]

@@ -143,7 +143,7 @@ async def start_transaction(ctx: CallContext, payload: Payload) -> Payload:
     decision = await ctx.services.authorizer.authorize(
         ctx.session, TokenRequest(id_tag, TOKEN_TYPE_V16, evse_id, str(transaction_id))
     )
-    await ctx.publish(
+    started = Fact(
         TX(
             kind=TX.KIND_STARTED,
             transaction_id=str(transaction_id),
@@ -155,12 +155,19 @@ async def start_transaction(ctx: CallContext, payload: Payload) -> Payload:
             reservation_id=payload.get("reservationId", 0),
             group_id=decision.group_id,
         ),
-        station_time=parse_ocpp_datetime(payload["timestamp"]),
+        parse_ocpp_datetime(payload["timestamp"]),
         event_id=event_id(station_id, "tx", transaction_id, "started"),
     )
+    # Recorded published with the answer, in one round trip; a new transaction id has nothing published yet.
+    published = await ctx.publish_many([started], published=set() if record.new else None, mark=False)
     answer: Payload = {"transactionId": transaction_id, "idTagInfo": decision.id_tag_info()}
     await store.finish_start(
-        station_id, ctx.call.message_id, answer, TransactionInfo(evse_id, connector_id, id_tag), transaction_id
+        station_id,
+        ctx.call.message_id,
+        answer,
+        TransactionInfo(evse_id, connector_id, id_tag),
+        transaction_id,
+        published=published,
     )
     return answer
 
@@ -170,7 +177,11 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
     station_id = ctx.session.station_id
     number: int = payload["transactionId"]
     transaction_id = str(number)
-    info = await ctx.services.transactions.transaction_info(station_id, number)
+    meter_event, ended_event = (
+        event_id(station_id, "tx", number, "ended-meter"),
+        event_id(station_id, "tx", number, "ended"),
+    )
+    info, published = await ctx.services.transactions.stop_state(station_id, number, (meter_event, ended_event))
     evse_id, connector_id = (info.evse_id, info.connector_id) if info is not None else (0, 0)
     id_tag = payload.get("idTag") or (info.id_tag if info is not None else "")
     station_time = parse_ocpp_datetime(payload["timestamp"])
@@ -187,9 +198,7 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
             limits=ctx.services.meter_limits,
         )
         if reading.sample_count or reading.quality_flags:
-            facts.append(
-                Fact(reading.payload, reading.station_time, event_id=event_id(station_id, "tx", number, "ended-meter"))
-            )
+            facts.append(Fact(reading.payload, reading.station_time, event_id=meter_event))
     facts.append(
         Fact(
             TX(
@@ -203,10 +212,10 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
                 stop_reason=payload.get("reason", DEFAULT_STOP_REASON),
             ),
             station_time,
-            event_id=event_id(station_id, "tx", number, "ended"),
+            event_id=ended_event,
         )
     )
-    await ctx.publish_many(facts)
+    await ctx.publish_many(facts, published=published)
     return {}
 
 
