@@ -87,6 +87,25 @@ def test_latency_samples_stay_bounded() -> None:
     assert stats.answered["Heartbeat"] == MAX_SAMPLES + 10
 
 
+def test_each_action_has_its_own_latency_percentiles() -> None:
+    stats = Stats()
+    for value in range(1, 101):
+        stats.record_sent("Heartbeat")
+        stats.record_answer("Heartbeat", value / 1000)
+    for _ in range(3):
+        stats.record_sent("StopTransaction")
+        stats.record_answer("StopTransaction", 0.8)
+    stats.record_sent("MeterValues")  # sent, never answered
+    assert stats.latency_percentiles("Heartbeat")["p99"] == 0.099
+    assert stats.latency_percentiles("StopTransaction") == {"p50": 0.8, "p95": 0.8, "p99": 0.8}
+    assert stats.latency_percentiles("MeterValues")["p99"] == 0.0
+    assert stats.latency_percentiles()["p99"] == 0.8  # the slow stops are the run's tail
+    lines = {line.split()[0]: line.split() for line in stats.summary(1, 1.0).splitlines() if line.startswith("  ")}
+    assert lines["StopTransaction"][-2:] == ["800.0", "800.0"]
+    assert lines["Heartbeat"][-2:] == ["50.0", "99.0"]
+    assert lines["MeterValues"] == ["MeterValues", "1", "(0)"]
+
+
 def test_status_changes_walk_the_version_cycle() -> None:
     station = SimulatedStation(StationConfig("S", "p", connectors=1), SimulatorOptions(), Stats(), random.Random(1))
     sent: list[tuple[int, str]] = []

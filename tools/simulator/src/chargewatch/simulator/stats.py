@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 # Latency samples kept per run (reservoir sampling beyond it), so a run of days stays small.
 MAX_SAMPLES: Final = 100_000
+# And per action, for the per-action percentiles.
+MAX_ACTION_SAMPLES: Final = 10_000
 MAX_ERROR_EXAMPLES: Final = 20
 
 
@@ -22,6 +24,29 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
         return 0.0
     rank = max(0, min(len(sorted_values) - 1, math.ceil(fraction * len(sorted_values)) - 1))
     return sorted_values[rank]
+
+
+@dataclass
+class Reservoir:
+    """A uniform sample of at most `capacity` values of a stream of any length (reservoir sampling)."""
+
+    capacity: int
+    values: list[float] = field(default_factory=list)
+    seen: int = 0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def add(self, value: float) -> None:
+        self.seen += 1
+        if len(self.values) < self.capacity:
+            self.values.append(value)
+            return
+        slot = self.rng.randrange(self.seen)
+        if slot < self.capacity:
+            self.values[slot] = value
+
+    def percentiles(self) -> dict[str, float]:
+        ordered = sorted(self.values)
+        return {name: percentile(ordered, fraction) for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
 
 
 @dataclass
@@ -47,22 +72,25 @@ class Stats:
     disconnects: int = 0
     offline_periods: int = 0
     storm_reconnects: int = 0
-    latencies: list[float] = field(default_factory=list)
-    _samples_seen: int = 0
-    _rng: random.Random = field(default_factory=lambda: random.Random(0))
+    _latencies: Reservoir = field(default_factory=lambda: Reservoir(MAX_SAMPLES))
+    #: Per action: which message is slow (a stop waits for more than a heartbeat).
+    _action_latencies: dict[str, Reservoir] = field(default_factory=dict)
 
     def record_sent(self, action: str) -> None:
         self.sent[action] += 1
 
     def record_answer(self, action: str, seconds: float) -> None:
         self.answered[action] += 1
-        self._samples_seen += 1
-        if len(self.latencies) < MAX_SAMPLES:
-            self.latencies.append(seconds)
-        else:
-            slot = self._rng.randrange(self._samples_seen)
-            if slot < MAX_SAMPLES:
-                self.latencies[slot] = seconds
+        self._latencies.add(seconds)
+        per_action = self._action_latencies.get(action)
+        if per_action is None:
+            per_action = self._action_latencies[action] = Reservoir(MAX_ACTION_SAMPLES)
+        per_action.add(seconds)
+
+    @property
+    def latencies(self) -> list[float]:
+        """The answer latencies kept (every one, or a uniform sample of MAX_SAMPLES), in seconds."""
+        return self._latencies.values
 
     def record_error(self, kind: str, station_id: str, detail: str) -> None:
         self.errors[kind] += 1
@@ -106,18 +134,26 @@ class Stats:
     def error_count(self) -> int:
         return sum(self.errors.values())
 
-    def latency_percentiles(self) -> dict[str, float]:
-        ordered = sorted(self.latencies)
-        return {name: percentile(ordered, fraction) for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+    def latency_percentiles(self, action: str | None = None) -> dict[str, float]:
+        """p50, p95 and p99 of the answer latencies in seconds: of every answer, or of one action's."""
+        if action is None:
+            return self._latencies.percentiles()
+        per_action = self._action_latencies.get(action)
+        return per_action.percentiles() if per_action is not None else Reservoir(0).percentiles()
 
     def summary(self, stations: int, elapsed_seconds: float, report: Report | None = None) -> str:
         lines = [
             f"stations connected: {len(self.connected)}/{stations} "
             f"(connections {self.connects}, dropped {self.disconnects}, offline periods {self.offline_periods}, "
             f"storm reconnects {self.storm_reconnects}) in {elapsed_seconds:.1f}s",
-            "messages sent (answered):",
+            f"messages sent (answered) {'answer ms: p50':>42} {'p99':>8}",
         ]
-        lines += [f"  {action:<34} {count:>8} ({self.answered[action]})" for action, count in sorted(self.sent.items())]
+        for action, count in sorted(self.sent.items()):
+            answered = f"{count:>8} ({self.answered[action]})"
+            if action in self._action_latencies:
+                quantiles = self.latency_percentiles(action)
+                answered = f"{answered:<20} {quantiles['p50'] * 1000:>9.1f} {quantiles['p99'] * 1000:>8.1f}"
+            lines.append(f"  {action:<34} {answered}")
         for title, counter in (
             ("queued while offline, sent after reconnect:", self.replayed),
             ("commands received:", self.received),
