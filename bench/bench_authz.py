@@ -18,7 +18,9 @@ in flight and be counted as authz's latency. On a machine with two cores or more
 pinned to one core and the client and Redis to another. Measured:
 - cached: latency (p99, p50) at a paced 2,000 decisions/s over 2,500 cards (each seen every
   1.25 s: with tracking, from the process's tracked memory, the decision's XADD its one Redis
-  round trip), and closed-loop throughput (32 in flight) with the server's CPU time per decision
+  round trip), after a warm-up (every card once, then 3 s of the paced load, untimed: in a fresh
+  channel's first seconds the echo servicer's own p99 was several times its later one), and
+  closed-loop throughput (32 in flight) with the server's CPU time per decision
   (utime+stime of its process / calls) and the client's; over the stream, then unary; and the
   same over the stream with tracking off (`CW_AUTHZ_TRACKED_TOKEN_CACHE_SECONDS=0`: past the
   one-second layer every lookup reads Redis, two round trips per decision);
@@ -54,6 +56,8 @@ TITLE = "Authz Authorize (services/authz)"
 RUNS = 3
 PACED_RATE = 2000
 PACED_SECONDS = 4
+# Untimed paced load before the first timed phase of each server and client.
+WARM_UP_SECONDS = 3
 CLOSED_CALLS = 6000
 UNCACHED_TOKENS = 300
 # Cards cycled through at the paced rate: each comes back every 1.25 s, after the one-second local
@@ -380,6 +384,11 @@ async def _measure(
         token = await _service_token(urls)
         stream, unary = StreamClient(port, token, channels), Client(port, token, channels)
         await _closed(stream, cached, len(cards), 16)  # warm-up: every card cached in Redis
+        # And the paced load itself for a while, untimed: the first seconds of a fresh channel pay for its
+        # warm-up (the echo servicer's too: HTTP/2 windows still growing, the processes' memory), not for authz.
+        await _paced(stream, cached, PACED_RATE, WARM_UP_SECONDS, f"warm-up {label}")
+        if processes == 1 and kind != "authz-untracked":
+            await _paced(unary, cached, PACED_RATE, WARM_UP_SECONDS, f"warm-up unary_{label}")
         for run in range(RUNS):
             await cached_figures(stream, "")
             if processes > 1 or kind == "authz-untracked":

@@ -10,6 +10,8 @@ they are first registered on the local development platform (`make run`) through
 as its development operator, under ids tagged for this run, and so are the drivers' cards (dealt
 to the tenants as the stations are). Drivers charge by default: each connector idles 60 s on
 average, then a session with an RFID card, meter values every 10 s (`--session-every 0`: none).
+It prints what each action sent and had answered with the answers' p50 and p99 latency, then the run's;
+sessions still running when the run ends are stopped then, together (that burst is the stops' tail).
 Exit status: 1 when anything unexpected went wrong (refusals a scenario expects are not errors).
 """
 
