@@ -21,15 +21,21 @@ end with a recorded span; the others carry their unsampled trace context); no ex
 configured. The gateway's per-station rate limit is raised for the benchmark (each station keeps
 one call in flight, far above the 10/s a real station is allowed); the bucket is still checked.
 
-Per run and server: a fresh process; 10,000 stations connect and boot at once (at most 300
-handshakes in flight, as after a gateway restart: their first connection); once that has
+Per run, each server in turn: a fresh process; 10,000 stations connect and boot at once (at most
+300 handshakes in flight, as after a gateway restart: their first connection); once that has
 settled, every socket drops at once (a network or load balancer failure) and all 10,000
 reconnect and boot again, at most 300 handshakes in flight — the time until the last one is
 booted is the reconnect storm's. With all of them connected, the server's resident memory less
-its idle memory, per station. Then 200 stations send MeterValues (5 sampled values each): paced
-at 5 calls/s each (1,000/s: the answer latency without queueing), then each with one call always
-in flight (the throughput, and the server's CPU time per call: its utime + stime over the
-window, divided by the calls answered). For the gateway, the number of entries on the meter
+its idle memory, per station. Then, the three servers still running (idle but for the one under
+load), load windows taking turns (gateway, `ocpp` CSMS, bare; three times): 200 stations send
+MeterValues (5 sampled values each), paced at 5 calls/s each (1,000/s: the answer latency
+without queueing), then each with one call always in flight (the throughput, and the server's
+CPU time per call: its utime + stime over the window, divided by the calls answered). This
+machine's speed drifts by as much as 2x within minutes (other tenants): the windows of the
+three servers are a few seconds apart, and each ratio is the median of the ratios of figures
+measured together (the same window round, or the same run's storm), not of medians taken
+minutes apart. Throughput and latency figures are medians of 9 windows (3 runs x 3), storm and
+memory figures of 3 runs. For the gateway, the number of entries on the meter
 stream is checked against the answers counted. The load generator's own CPU is recorded too:
 near 100% of its core, it rather than the server would set the pace.
 """
@@ -60,6 +66,8 @@ from chargewatch.streams import StreamFamily, stream_name
 
 TITLE: Final = "OCPP gateway (services/ocpp-gateway)"
 RUNS: Final = int(os.environ.get("CW_BENCH_GATEWAY_RUNS", "3"))
+# Load windows per server and run, the servers' windows taking turns.
+WINDOWS: Final = int(os.environ.get("CW_BENCH_GATEWAY_WINDOWS", "3"))
 STORM_STATIONS: Final = int(os.environ.get("CW_BENCH_GATEWAY_STORM_STATIONS", "10000"))
 STORM_CONCURRENCY: Final = 300
 LOAD_STATIONS: Final = 200
@@ -356,20 +364,40 @@ class Figures:
     bytes_per_station: list[float] = field(default_factory=list)
 
 
-def _one_run(kind: str, infra: Infrastructure, client: redis.Redis, figures: Figures) -> None:
-    server, port = _start_server(kind, infra)
+def _one_run(infra: Infrastructure, client: redis.Redis, results: dict[str, Figures]) -> None:
+    """Each server started and stormed in turn; then their load windows, interleaved; then all stopped."""
+    servers: dict[str, tuple[ManagedProcess, int]] = {}
     try:
-        storm = _storm(port, server, infra)
-        before = _meter_entries(client) if kind == "gateway" else 0
-        report = _measure(port, infra, server.pid)
-        if kind == "gateway":
-            published = _meter_entries(client) - before
-            answered = report["paced"]["answered"] + report["saturated"]["answered"]
-            # Every answered MeterValues was published first (warm-up answers add a few more).
-            if published < answered:
-                raise RuntimeError(f"{answered} MeterValues answered but only {published} published")
+        for kind in KINDS:
+            server, port = servers[kind] = _start_server(kind, infra)
+            storm = _storm(port, server, infra)
+            figures = results[kind]
+            figures.first_storm_seconds.append(storm.first_seconds)
+            figures.storm_seconds.append(storm.again_seconds)
+            figures.storm_client_cpu.append(storm.client_cpu * 100)
+            figures.bytes_per_station.append(storm.bytes_per_station)
+            sys.stderr.write(f"{kind}: storm {storm}\n")
+        # The servers not under load sit idle (no station connected) on the same core.
+        for _ in range(WINDOWS):
+            for kind, (server, port) in servers.items():
+                _load_window(kind, server, port, infra, client, results[kind])
     finally:
-        server.stop()
+        for server, _ in servers.values():
+            server.stop()
+    client.flushall()
+
+
+def _load_window(
+    kind: str, server: ManagedProcess, port: int, infra: Infrastructure, client: redis.Redis, figures: Figures
+) -> None:
+    before = _meter_entries(client) if kind == "gateway" else 0
+    report = _measure(port, infra, server.pid)
+    if kind == "gateway":
+        published = _meter_entries(client) - before
+        answered = report["paced"]["answered"] + report["saturated"]["answered"]
+        # Every answered MeterValues was published first (warm-up answers add a few more).
+        if published < answered:
+            raise RuntimeError(f"{answered} MeterValues answered but only {published} published")
     saturated = report["saturated"]
     figures.rate.append(saturated["rate"])
     figures.p50_us.append(report["paced"]["p50_us"])
@@ -377,12 +405,7 @@ def _one_run(kind: str, infra: Infrastructure, client: redis.Redis, figures: Fig
     figures.saturated_p99_us.append(saturated["p99_us"])
     figures.cpu_us_per_call.append(saturated["server_cpu_us_per_call"])
     figures.client_cpu.append(saturated["client_cpu"] * 100)
-    figures.first_storm_seconds.append(storm.first_seconds)
-    figures.storm_seconds.append(storm.again_seconds)
-    figures.storm_client_cpu.append(storm.client_cpu * 100)
-    figures.bytes_per_station.append(storm.bytes_per_station)
-    sys.stderr.write(f"{kind}: {json.dumps(saturated)} storm {storm}\n")
-    client.flushall()
+    sys.stderr.write(f"{kind}: {json.dumps(saturated)}\n")
 
 
 NO_TARGETS: Final = ("—", "—")
@@ -416,6 +439,7 @@ def _measurements(results: dict[str, Figures]) -> list[Measurement]:
                     pick(figures),
                     higher_is_better=higher,
                     target=target,
+                    paired=True,
                 )
             )
 
@@ -461,8 +485,7 @@ def run() -> str:
         client = redis.Redis.from_url(infra.redis_url)
         try:
             for _ in range(RUNS):
-                for kind in KINDS:
-                    _one_run(kind, infra, client, results[kind])
+                _one_run(infra, client, results)
         finally:
             client.close()
     section = write_section(TITLE, __doc__ or "", _measurements(results))

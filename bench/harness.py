@@ -26,6 +26,9 @@ class Measurement:
     baseline_samples: list[float] = field(default_factory=list)
     higher_is_better: bool = True
     target: str = ""
+    # Sample i of each was measured moments apart (the same window of a run): the ratio is the median
+    # of the per-pair ratios, which a machine whose speed drifts between windows disturbs far less.
+    paired: bool = False
 
     @property
     def median(self) -> float:
@@ -37,6 +40,8 @@ class Measurement:
 
     @property
     def ratio(self) -> float | None:
+        if self.paired and len(self.samples) == len(self.baseline_samples) and all(self.baseline_samples):
+            return statistics.median(s / b for s, b in zip(self.samples, self.baseline_samples, strict=True))
         base = self.baseline_median
         return None if not base else self.median / base
 
@@ -72,8 +77,13 @@ def write_section(title: str, description: str, measurements: list[Measurement])
         base = f"{m.baseline_median:,.0f} {m.unit} ({m.baseline_name})" if m.baseline_median is not None else "—"
         ratio = f"{m.ratio:.2f}x" if m.ratio is not None else "—"
         lines.append(f"| {m.name} | {m.median:,.0f} {m.unit} | {base} | {ratio} | {m.target or '—'} |")
-    runs = max((len(m.samples) for m in measurements), default=0)
-    lines += ["", f"Medians of {runs} runs each.", ""]
+    counts = {len(m.samples) for m in measurements}
+    if len(counts) > 1:
+        lines += ["", f"Medians of {min(counts)} to {max(counts)} samples each (see above).", ""]
+    else:
+        lines += ["", f"Medians of {max(counts, default=0)} runs each.", ""]
+    if any(m.paired for m in measurements):
+        lines[-1:] = ["Ratios: the median of the ratios of samples measured together (see above).", ""]
     return "\n".join(lines)
 
 
