@@ -18,7 +18,8 @@ in flight and be counted as authz's latency. On a machine with two cores or more
 pinned to one core and the client and Redis to another. Measured:
 - cached: latency (p99, p50) at a paced 2,000 decisions/s over 2,500 cards (each seen every
   1.25 s: with tracking, from the process's tracked memory, the decision's XADD its one Redis
-  round trip), after a warm-up (every card once, then 3 s of the paced load, untimed: in a fresh
+  round trip), after a warm-up (the client's own first, on an echo servicer, before any server
+  is measured; then per server every card once and 3 s of the paced load, untimed: in a fresh
   channel's first seconds the echo servicer's own p99 was several times its later one), and
   closed-loop throughput (32 in flight) with the server's CPU time per decision
   (utime+stime of its process / calls) and the client's; over the stream, then unary; and the
@@ -422,6 +423,27 @@ async def _measure(
     return results
 
 
+async def _warm_up_client(urls: dict[str, str], cards: list[str]) -> None:
+    """The load generator's own first seconds (gRPC's threads and buffers, its memory), spent on an
+    echo servicer before any server is measured: otherwise the first one measured pays them."""
+    from chargewatch.v1 import authz_pb2
+
+    servers, stop, port = _start_servers("echo", urls, 1)
+    try:
+        stream = StreamClient(port, await _service_token(urls))
+
+        def cached(index: int) -> Any:
+            return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
+
+        await _closed(stream, cached, len(cards), 16)
+        await _paced(stream, cached, PACED_RATE, 2 * WARM_UP_SECONDS, "warm-up client")
+        await stream.close()
+    finally:
+        stop.set()
+        for process in servers:
+            process.join(30)
+
+
 async def _service_token(urls: dict[str, str]) -> str:
     """The platform's service account's token: the gateway's (client credentials)."""
     from chargewatch.auth import ClientCredentialsToken
@@ -624,6 +646,7 @@ def run() -> str:
         collector = gc.get_threshold()
         tune_garbage_collector(0)
         try:
+            uvloop.run(_warm_up_client(urls, cards))
             ours = uvloop.run(_measure("authz", urls, cards, fresh))
             untracked = uvloop.run(_measure("authz-untracked", urls, cards, fresh))
             echo = uvloop.run(_measure("echo", urls, cards, fresh))
