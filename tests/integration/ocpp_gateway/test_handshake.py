@@ -16,6 +16,7 @@ from chargewatch.v1 import common_pb2, events_pb2
 from tests.integration.ocpp_gateway.conftest import Gateway, basic
 
 REFUSED = events_pb2.StationConnection.KIND_REFUSED
+CONNECTED = events_pb2.StationConnection.KIND_CONNECTED
 DISCONNECTED = events_pb2.StationConnection.KIND_DISCONNECTED
 
 
@@ -155,6 +156,52 @@ async def test_a_session_logs_one_info_line_at_its_end(gateway: Gateway, caplog:
     # The line at the end says what the one at the start did (at INFO, the only one).
     assert (ended.tenant_id, ended.ocpp_version, ended.remote) == ("tenant-a", "1.6", "127.0.0.1")  # type: ignore[attr-defined]
     assert ended.connected_at and ended.close_code == 1000  # type: ignore[attr-defined]
+
+
+async def test_a_station_s_disconnection_reaches_the_stream_before_its_next_connection(gateway: Gateway) -> None:
+    """A station drops and reconnects at once (a storm) while its old session's disconnection is still
+    being published (Redis slow to answer): consumers must read disconnected, then connected, or they
+    take the station for offline, and miss the reconnection a storm is detected by."""
+    password = gateway.add_station("CP-ORDER-1")
+    events = gateway.server.events
+    publish = events.disconnected
+
+    async def slow_to_publish(session: Any, close_code: int, reason: str) -> None:
+        await asyncio.sleep(0.5)
+        await publish(session, close_code, reason)
+
+    events.disconnected = slow_to_publish  # type: ignore[method-assign]
+    try:
+        headers = basic("CP-ORDER-1", password)
+        first = await websockets.connect(
+            f"{gateway.url}/CP-ORDER-1", subprotocols=["ocpp1.6"], additional_headers=headers
+        )
+        await first.close()
+        async with websockets.connect(
+            f"{gateway.url}/CP-ORDER-1", subprotocols=["ocpp1.6"], additional_headers=headers
+        ) as second:
+            await second.ping()
+            connected = await gateway.wait_for_events(
+                StreamFamily.CONNECTION,
+                lambda e: e.station_id == "CP-ORDER-1" and e.connection.kind == CONNECTED,
+                within=5.0,
+            )
+            while len(connected) < 2:
+                await asyncio.sleep(0.05)
+                connected = [
+                    e
+                    for e in await gateway.events(StreamFamily.CONNECTION)
+                    if e.station_id == "CP-ORDER-1" and e.connection.kind == CONNECTED
+                ]
+            kinds = [
+                e.connection.kind for e in await gateway.events(StreamFamily.CONNECTION) if e.station_id == "CP-ORDER-1"
+            ]
+            assert kinds == [CONNECTED, DISCONNECTED, CONNECTED]
+            # The new session holds the station: registered here, its lease not released by the old one.
+            assert gateway.registry.get("CP-ORDER-1") is not None
+            assert await gateway.ownership.owner("CP-ORDER-1") is not None
+    finally:
+        events.disconnected = publish  # type: ignore[method-assign]
 
 
 @pytest.fixture

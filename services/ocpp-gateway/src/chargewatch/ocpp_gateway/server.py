@@ -437,8 +437,6 @@ class OcppServer:
             cache = self.authenticator.cache
             if cache is not None:
                 cache.session_ended(session.station_id)
-            if self.registry.remove(session) and self.ownership is not None:
-                await self.ownership.release(session.station_id)
             session.fail_pending("connection closed")
             instruments.connection_tally.add(version_labels, -1)
             # Logged before the event is published: whoever sees the event may read the log.
@@ -454,8 +452,15 @@ class OcppServer:
                     "reason": session.close_cause or close_text,
                 },
             )
-            await self.events.disconnected(session, close_code, session.close_cause or close_text)
-            session.mark_finished()
+            try:
+                # Published while the session is still registered: the station's next session, if it
+                # connects meanwhile (a drop and an instant reconnect, a storm), waits for this one to
+                # finish (`_replace`), so consumers read this disconnection before its connection.
+                await self.events.disconnected(session, close_code, session.close_cause or close_text)
+            finally:
+                if self.registry.remove(session) and self.ownership is not None:
+                    await self.ownership.release(session.station_id)
+                session.mark_finished()
 
     async def _replaced_elsewhere(self, station_id: str) -> None:
         """The station connected to another replica since: close the older socket held here."""
