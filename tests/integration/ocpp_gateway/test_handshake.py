@@ -166,7 +166,11 @@ async def test_a_station_s_disconnection_reaches_the_stream_before_its_next_conn
     events = gateway.server.events
     publish = events.disconnected
 
+    out_of_service: list[bool] = []
+
     async def slow_to_publish(session: Any, close_code: int, reason: str) -> None:
+        # Closing: commands already find the station not connected.
+        out_of_service.append(gateway.registry.get("CP-ORDER-1") is None)
         await asyncio.sleep(0.5)
         await publish(session, close_code, reason)
 
@@ -197,6 +201,7 @@ async def test_a_station_s_disconnection_reaches_the_stream_before_its_next_conn
                 e.connection.kind for e in await gateway.events(StreamFamily.CONNECTION) if e.station_id == "CP-ORDER-1"
             ]
             assert kinds == [CONNECTED, DISCONNECTED, CONNECTED]
+            assert out_of_service == [True]
             # The new session holds the station: registered here, its lease not released by the old one.
             assert gateway.registry.get("CP-ORDER-1") is not None
             assert await gateway.ownership.owner("CP-ORDER-1") is not None

@@ -437,6 +437,10 @@ class OcppServer:
             cache = self.authenticator.cache
             if cache is not None:
                 cache.session_ended(session.station_id)
+            # Out of service (commands find the station not connected), but finishing: the station's
+            # next session, if it connects meanwhile (a drop and an instant reconnect, a storm), waits
+            # for this one (`_replace`), so consumers read this disconnection before its connection.
+            owned = self.registry.remove(session)
             session.fail_pending("connection closed")
             instruments.connection_tally.add(version_labels, -1)
             # Logged before the event is published: whoever sees the event may read the log.
@@ -453,13 +457,12 @@ class OcppServer:
                 },
             )
             try:
-                # Published while the session is still registered: the station's next session, if it
-                # connects meanwhile (a drop and an instant reconnect, a storm), waits for this one to
-                # finish (`_replace`), so consumers read this disconnection before its connection.
                 await self.events.disconnected(session, close_code, session.close_cause or close_text)
             finally:
-                if self.registry.remove(session) and self.ownership is not None:
+                # Not a lease a newer session here holds already (one that stopped waiting for this).
+                if owned and self.ownership is not None and self.registry.get(session.station_id) is None:
                     await self.ownership.release(session.station_id)
+                self.registry.finished(session)
                 session.mark_finished()
 
     async def _replaced_elsewhere(self, station_id: str) -> None:

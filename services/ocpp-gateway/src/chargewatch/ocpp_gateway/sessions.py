@@ -282,22 +282,33 @@ class SessionRegistry:
 
     def __init__(self) -> None:
         self._sessions: dict[str, StationSession] = {}
+        # Sessions removed but still finishing (publishing their disconnection), by station.
+        self._closing: dict[str, StationSession] = {}
 
     def get(self, station_id: str) -> StationSession | None:
+        """The station's session in service (a closing one takes no more commands)."""
         return self._sessions.get(station_id)
 
     def add(self, session: StationSession) -> StationSession | None:
-        """Make `session` the station's session; returns the one it replaces, if any."""
-        previous = self._sessions.get(session.station_id)
-        self._sessions[session.station_id] = session
+        """Make `session` the station's session; returns the one it replaces, if any: the session in
+        service, else one still finishing, which the new one waits for (its disconnection comes first)."""
+        station_id = session.station_id
+        previous = self._sessions.get(station_id) or self._closing.get(station_id)
+        self._sessions[station_id] = session
         return previous if previous is not session else None
 
     def remove(self, session: StationSession) -> bool:
-        """Forget `session` unless a newer one already replaced it."""
+        """Take `session` out of service unless a newer one already replaced it; it is known as
+        finishing until `finished(session)`."""
         if self._sessions.get(session.station_id) is session:
             del self._sessions[session.station_id]
+            self._closing[session.station_id] = session
             return True
         return False
+
+    def finished(self, session: StationSession) -> None:
+        if self._closing.get(session.station_id) is session:
+            del self._closing[session.station_id]
 
     def __len__(self) -> int:
         return len(self._sessions)
