@@ -186,6 +186,16 @@ async def _serve_async(kind: str, urls: dict[str, str], port: int, port_queue: A
     await server.stop(0)
 
 
+def _cached_requests(cards: list[str]) -> Any:
+    """Request `index`: the cards in turn, at the benchmark's station (each a cached token)."""
+    from chargewatch.v1 import authz_pb2
+
+    def cached(index: int) -> Any:
+        return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
+
+    return cached
+
+
 def _p99(latencies: list[float]) -> float:
     """The 99th percentile in microseconds."""
     return statistics.quantiles(latencies, n=100)[98] * 1_000_000
@@ -364,8 +374,7 @@ async def _measure(
     def server_cpu() -> float:
         return sum(_cpu_seconds(pid) for pid in pids)
 
-    def cached(index: int) -> Any:
-        return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
+    cached = _cached_requests(cards)
 
     async def cached_figures(client: Client | StreamClient, prefix: str) -> None:
         # What the load generator accumulated so far stays out of its collections: a full pass
@@ -426,15 +435,10 @@ async def _measure(
 async def _warm_up_client(urls: dict[str, str], cards: list[str]) -> None:
     """The load generator's own first seconds (gRPC's threads and buffers, its memory), spent on an
     echo servicer before any server is measured: otherwise the first one measured pays them."""
-    from chargewatch.v1 import authz_pb2
-
     servers, stop, port = _start_servers("echo", urls, 1)
+    cached = _cached_requests(cards)
     try:
         stream = StreamClient(port, await _service_token(urls))
-
-        def cached(index: int) -> Any:
-            return authz_pb2.AuthorizeRequest(station_id=STATION, id_token=cards[index % len(cards)])
-
         await _closed(stream, cached, len(cards), 16)
         await _paced(stream, cached, PACED_RATE, 2 * WARM_UP_SECONDS, "warm-up client")
         await stream.close()

@@ -129,9 +129,12 @@ class TransactionStore:
         if not event_ids:
             return set()
         pipe = self.redis.pipeline(transaction=False)
+        self._look_up(pipe, station_id, event_ids)
+        return self._found(event_ids, await pipe.execute())
+
+    def _look_up(self, pipe: Any, station_id: str, event_ids: Sequence[str]) -> None:
         for event in event_ids:
             pipe.exists(self._published_key(station_id, event))
-        return self._found(event_ids, await pipe.execute())
 
     @staticmethod
     def _found(event_ids: Sequence[str], exists: Sequence[Any]) -> set[str]:
@@ -154,21 +157,14 @@ class TransactionStore:
         """A stop's transaction (as its start recorded it) and which of its facts were published, in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(self._transaction_key(station_id, transaction_id))
-        for event in event_ids:
-            pipe.exists(self._published_key(station_id, event))
+        self._look_up(pipe, station_id, event_ids)
         stored, *exists = await pipe.execute()
-        return self._info(stored), self._found(event_ids, exists)
-
-    async def transaction_info(self, station_id: str, transaction_id: int) -> TransactionInfo | None:
-        return self._info(await self.redis.hgetall(self._transaction_key(station_id, transaction_id)))
-
-    @staticmethod
-    def _info(stored: dict[Any, Any]) -> TransactionInfo | None:
-        if not stored:
-            return None
-        id_tag = stored.get(b"id_tag", b"")
-        return TransactionInfo(
-            int(stored.get(b"evse", 0)),
-            int(stored.get(b"connector", 0)),
-            id_tag.decode() if isinstance(id_tag, bytes) else str(id_tag),
-        )
+        info = None
+        if stored:
+            id_tag = stored.get(b"id_tag", b"")
+            info = TransactionInfo(
+                int(stored.get(b"evse", 0)),
+                int(stored.get(b"connector", 0)),
+                id_tag.decode() if isinstance(id_tag, bytes) else str(id_tag),
+            )
+        return info, self._found(event_ids, exists)

@@ -177,18 +177,21 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
     station_id = ctx.session.station_id
     number: int = payload["transactionId"]
     transaction_id = str(number)
+    meter_data = payload.get("transactionData")
     meter_event, ended_event = (
         event_id(station_id, "tx", number, "ended-meter"),
         event_id(station_id, "tx", number, "ended"),
     )
-    info, published = await ctx.services.transactions.stop_state(station_id, number, (meter_event, ended_event))
+    # A stop without meter data has no meter fact whose marker is worth a lookup.
+    events = (meter_event, ended_event) if meter_data else (ended_event,)
+    info, published = await ctx.services.transactions.stop_state(station_id, number, events)
     evse_id, connector_id = (info.evse_id, info.connector_id) if info is not None else (0, 0)
     id_tag = payload.get("idTag") or (info.id_tag if info is not None else "")
     station_time = parse_ocpp_datetime(payload["timestamp"])
     facts: list[Fact] = []
-    if payload.get("transactionData"):
+    if meter_data:
         reading = read_meter_values(
-            payload["transactionData"],
+            meter_data,
             v16=True,
             evse_id=evse_id,
             connector_id=connector_id,
