@@ -169,8 +169,9 @@ async def test_a_station_s_disconnection_reaches_the_stream_before_its_next_conn
     out_of_service: list[bool] = []
 
     async def slow_to_publish(session: Any, close_code: int, reason: str) -> None:
-        # Closing: commands already find the station not connected.
-        out_of_service.append(gateway.registry.get("CP-ORDER-1") is None)
+        # Closing: commands no longer reach this session (the registry holds none for the station, or
+        # the new one already, when the reconnection was registered before this session saw its close).
+        out_of_service.append(gateway.registry.get("CP-ORDER-1") is not session)
         await asyncio.sleep(0.5)
         await publish(session, close_code, reason)
 
