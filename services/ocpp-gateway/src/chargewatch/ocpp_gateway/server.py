@@ -32,7 +32,6 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from chargewatch.ocpp_gateway import instruments
@@ -46,6 +45,7 @@ from chargewatch.ocpp_gateway.auth import (
     station_id_from_path,
 )
 from chargewatch.ocpp_gateway.config import GatewaySettings
+from chargewatch.ocpp_gateway.connection import OcppConnection
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents, SecurityEventType
 from chargewatch.ocpp_gateway.ocpp_time import utc_now
@@ -174,7 +174,7 @@ class OcppServer:
                 context, handshake_timeout=settings.open_timeout_seconds, report_failure=self._tls_failed
             )
             if context is not None
-            else None
+            else OcppConnection
         )
         return await serve(
             self._session,
@@ -372,6 +372,7 @@ class OcppServer:
 
     # -- session ----------------------------------------------------------------------------------
     async def _session(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, OcppConnection)  # as `_serve` creates them
         accepted = self._accepted.pop(connection, None)
         if accepted is None:  # cannot happen: only an accepted handshake reaches the handler
             await connection.close(_INTERNAL_ERROR, "handshake state lost")
@@ -408,13 +409,13 @@ class OcppServer:
         try:
             if self._stopping:
                 await session.close(CLOSE_GOING_AWAY, "gateway shutting down")
-            handle, recv, send = self.dispatcher.handle, connection.recv, connection.send
+            handle, next_message, send = self.dispatcher.handle, connection.next_message, connection.send
             while True:
-                data = await recv(decode=False)
+                data = await next_message()
                 session.begin_message()
                 try:
                     answer = await handle(session, data)
-                    if answer is not None and not _send_now(connection, answer):
+                    if answer is not None and not connection.send_now(answer):
                         await send(answer, text=True)
                 finally:
                     if session.end_message():
@@ -480,32 +481,6 @@ class OcppServer:
         await previous.close(CLOSE_NORMAL, "replaced by a new connection")
         if not await wait_finished(previous, self.settings.close_timeout_seconds + 1.0):
             log.warning("previous session did not finish in time", extra={"station_id": previous.station_id})
-
-
-def _send_now(connection: ServerConnection, answer: bytes) -> bool:
-    """Write an answer frame at once, as `connection.send(answer, text=True)` would; False: leave it to `send`.
-
-    `send` goes through an async context manager and a drain for every message, a good part of
-    what answering costs. When the connection is open, no fragmented message is being sent and
-    the transport is not asking writers to wait, the frame is handed to the protocol and written
-    here instead, without yielding; anything else (closing, a full write buffer, an error) takes
-    the library's own path, which waits for the close or for the buffer to drain.
-    """
-    protocol = connection.protocol
-    if (
-        protocol.state is not State.OPEN
-        or protocol.expect_continuation_frame
-        or connection.send_in_progress is not None
-        or connection.paused
-    ):
-        return False
-    protocol.send_text(answer)
-    try:
-        connection.send_data()
-    except Exception as exc:  # as send: the connection is done for; recv raises ConnectionClosed next
-        connection.set_connection_exc(exc)
-        connection.transport.abort()
-    return True
 
 
 def _bound_port(server: Server, default: int | None) -> int:

@@ -22,8 +22,8 @@ from typing import Any, ClassVar, Final
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from websockets.asyncio.server import ServerConnection
 
+from chargewatch.ocpp_gateway.connection import OcppConnection
 from chargewatch.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class TlsListener:
     handshakes: set[asyncio.Task[None]] = field(default_factory=set)
 
 
-class TlsServerConnection(ServerConnection):
+class TlsServerConnection(OcppConnection):
     """A websockets connection that runs the TLS handshake on its accepted TCP socket itself."""
 
     listener: ClassVar[TlsListener]
