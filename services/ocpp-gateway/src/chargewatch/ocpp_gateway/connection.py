@@ -25,7 +25,11 @@ from typing import Final
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CONT, DATA_OPCODES, PONG, Frame
 from websockets.protocol import OPEN, Event
-from websockets.speedups import apply_mask
+
+try:  # websockets' C extension, in its wheels
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - a build without it
+    from websockets.utils import apply_mask
 
 # First header byte of an unfragmented text or binary frame with no reserved bit set (FIN | opcode).
 _FINAL_TEXT: Final = 0x81
