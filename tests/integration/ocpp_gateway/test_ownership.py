@@ -67,6 +67,16 @@ async def lease(gateway: Gateway, station_id: str) -> dict[str, Any] | None:
     return orjson.loads(raw) if raw is not None else None
 
 
+async def held_by(gateway: Gateway, station_id: str, instance: str) -> dict[str, Any]:
+    """The station's lease once it names `instance`: the session writes it just after the handshake."""
+    async with asyncio.timeout(5):
+        while True:
+            held = await lease(gateway, station_id)
+            if held is not None and held["instance"] == instance:
+                return held
+            await asyncio.sleep(0.01)
+
+
 async def wait_until_released(gateway: Gateway, station_id: str) -> None:
     async with asyncio.timeout(5):
         while True:
@@ -78,9 +88,8 @@ async def wait_until_released(gateway: Gateway, station_id: str) -> None:
 async def test_a_command_sent_to_another_replica_reaches_the_station(gateway: Gateway) -> None:
     password = gateway.add_station("CP-OWN-1")
     async with second_replica(gateway) as replica_b, station_on(gateway, "CP-OWN-1", password) as station:
-        held = await lease(gateway, "CP-OWN-1")
-        assert held is not None
-        assert (held["instance"], held["address"]) == ("gw-test-1", f"127.0.0.1:{gateway.grpc_port}")
+        held = await held_by(gateway, "CP-OWN-1", "gw-test-1")
+        assert held["address"] == f"127.0.0.1:{gateway.grpc_port}"
         ttl_ms = await gateway.redis.pttl(lease_key("CP-OWN-1"))
         assert 0 < ttl_ms <= gateway.settings.ownership_lease_ttl_seconds * 1000
         async with commands_of(replica_b) as via_b:
@@ -180,15 +189,15 @@ async def test_reconnecting_to_another_replica_moves_the_lease_and_closes_the_ol
         async with websockets.connect(
             f"{gateway.url}/CP-OWN-5", subprotocols=["ocpp1.6"], additional_headers=basic("CP-OWN-5", password)
         ) as old_socket:
-            assert (await lease(gateway, "CP-OWN-5") or {})["instance"] == "gw-test-1"
+            await held_by(gateway, "CP-OWN-5", "gw-test-1")
             async with station_on(replica_b, "CP-OWN-5", password):
-                assert (await lease(gateway, "CP-OWN-5") or {})["instance"] == "gw-test-2"
+                await held_by(gateway, "CP-OWN-5", "gw-test-2")
                 # Replica A sees at its next renewal that a newer connection holds the station.
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await asyncio.wait_for(old_socket.recv(), 5)
                 assert closed.value.rcvd is not None and "replaced" in closed.value.rcvd.reason
                 await asyncio.sleep(0.1)
-                assert (await lease(gateway, "CP-OWN-5") or {})["instance"] == "gw-test-2"
+                await held_by(gateway, "CP-OWN-5", "gw-test-2")
                 assert gateway.registry.get("CP-OWN-5") is None
         await wait_until_released(gateway, "CP-OWN-5")
 
@@ -196,6 +205,6 @@ async def test_reconnecting_to_another_replica_moves_the_lease_and_closes_the_ol
 async def test_drain_releases_the_leases(gateway: Gateway) -> None:
     password = gateway.add_station("CP-OWN-6")
     async with second_replica(gateway) as replica_b, station_on(replica_b, "CP-OWN-6", password):
-        assert (await lease(gateway, "CP-OWN-6") or {})["instance"] == "gw-test-2"
+        await held_by(gateway, "CP-OWN-6", "gw-test-2")
         replica_b.server.stop()
         await wait_until_released(gateway, "CP-OWN-6")

@@ -10,7 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import DataError, ResponseError
 
-from chargewatch.service.redis_client import HiredisPackingConnection, execute_packed, pack_words, redis_client
+from chargewatch.service.redis_client import (
+    HiredisPackingConnection,
+    PackedConnection,
+    execute_packed,
+    pack_words,
+    redis_client,
+)
 from chargewatch.streams.packed import _hiredis_reader
 
 pytestmark = pytest.mark.integration
@@ -86,4 +92,41 @@ async def test_packed_commands_read_their_replies_in_order_with_a_refusal_in_pla
         assert await client.get("gw-test:n") == b"2999"
     finally:
         await client.delete("gw-test:text", "gw-test:n", "gw-test:big")
+        await client.aclose()
+
+
+async def _connections_named(client: aioredis.Redis, name: str) -> list[dict[str, Any]]:
+    return [c for c in await client.client_list() if c.get("name") == name]
+
+
+async def test_a_packed_connection_keeps_one_connection_checks_it_and_reconnects(redis_url: str) -> None:
+    """The publisher's and the lease writer's batches: one connection out of the pool, for good,
+    replaced when Redis dropped it between batches; a batch sent meanwhile uses the pool."""
+    name = "packed-connection-test"
+    client = redis_client(redis_url, max_connections=4, timeout_seconds=5, client_name=name)
+    observer = aioredis.Redis.from_url(redis_url)
+    packed = PackedConnection(client)
+    try:
+        for i in range(20):
+            assert await packed.execute(pack_words("INCR", "gw-test:packed") * 2, 2) == [2 * i + 1, 2 * i + 2]
+        [kept] = await _connections_named(observer, name)
+        assert not client.connection_pool._in_use_connections  # type: ignore[attr-defined]
+        # Redis drops it (a restart, a timeout, a failover): the next batch sees the closed socket
+        # before writing, as the pool would, and goes out on a new connection.
+        assert await observer.client_kill_filter(_id=kept["id"]) == 1
+        await asyncio.sleep(0.05)  # the close reaches this side between two batches
+        replies = await packed.execute(pack_words("INCR", "gw-test:packed") + pack_words("NOSUCHCOMMAND"), 2)
+        assert replies[0] == 41 and isinstance(replies[1], ResponseError)
+        [replacement] = await _connections_named(observer, name)
+        assert replacement["id"] != kept["id"]
+        # Two batches at once: the second takes a pooled connection; both are answered in full.
+        results = await asyncio.gather(
+            *(packed.execute(pack_words("INCR", f"gw-test:packed-{n}") * 50, 50) for n in range(2))
+        )
+        assert results == [list(range(1, 51))] * 2
+        await packed.aclose()
+        assert replacement["id"] not in [c["id"] for c in await _connections_named(observer, name)]
+    finally:
+        await observer.delete("gw-test:packed", "gw-test:packed-0", "gw-test:packed-1")
+        await observer.aclose()
         await client.aclose()

@@ -18,11 +18,12 @@ import redis.asyncio as aioredis
 from redis.typing import EncodableT
 
 # Re-exported: the hot paths import the packed-command helpers from here.
-from chargewatch.streams.packed import execute_packed, pack_words
+from chargewatch.streams.packed import PackedConnection, execute_packed, pack_words
 
 __all__ = [
     "HiredisPackingConnection",
     "HiredisPackingSSLConnection",
+    "PackedConnection",
     "execute_packed",
     "pack_words",
     "redis_client",

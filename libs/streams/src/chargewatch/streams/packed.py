@@ -43,6 +43,61 @@ async def execute_packed(client: aioredis.Redis, commands: bytes, count: int) ->
     pool = client.connection_pool
     connection = await pool.get_connection()  # type: ignore[no-untyped-call]
     try:
+        return await _exchange(connection, commands, count)
+    finally:
+        await pool.release(connection)
+
+
+class PackedConnection:
+    """`execute_packed` on a connection kept for one sender that has one batch in flight at a time.
+
+    Taking a connection from redis-py's pool costs, for every batch, its lock, its bookkeeping
+    and a check of the socket, as much as a small batch itself: the event publisher and the
+    gateway's lease writer send thousands of batches a second in a reconnect storm. This keeps
+    one connection out of the pool for them (made with the pool's settings, checked as the pool
+    checks it, reconnected after an error). A batch sent while another is in flight on it takes
+    a pooled connection instead, so concurrent callers stay correct. `aclose` at shutdown.
+    """
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._connection: Any | None = None
+        self._busy = False
+
+    async def execute(self, commands: bytes, count: int) -> list[Any]:
+        if self._busy:
+            return await execute_packed(self._client, commands, count)
+        self._busy = True
+        try:
+            return await _exchange(await self._ready(), commands, count)
+        finally:
+            self._busy = False
+
+    async def _ready(self) -> Any:
+        connection = self._connection
+        if connection is None:
+            pool = self._client.connection_pool
+            connection = self._connection = pool.connection_class(**pool.connection_kwargs)
+        elif connection.is_connected:
+            try:
+                # As the pool checks a connection it hands out: unread data or a closed socket.
+                dirty = await connection.can_read()
+            except RedisConnectionError:
+                dirty = True
+            if not dirty:
+                return connection
+            await connection.disconnect(nowait=True)
+        await connection.connect()
+        return connection
+
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            await self._connection.disconnect()
+
+
+async def _exchange(connection: Any, commands: bytes, count: int) -> list[Any]:
+    """Write the packed commands on `connection` and read their `count` replies (see `execute_packed`)."""
+    try:
         await connection.send_packed_command(commands, check_health=False)
         reader = _hiredis_reader(connection)
         replies: list[Any] = []
@@ -56,8 +111,6 @@ async def execute_packed(client: aioredis.Redis, commands: bytes, count: int) ->
     except BaseException:
         await connection.disconnect(nowait=True)
         raise
-    finally:
-        await pool.release(connection)
     return replies
 
 

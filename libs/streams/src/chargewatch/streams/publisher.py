@@ -38,7 +38,7 @@ from chargewatch.streams.families import (
     partition_for,
     stream_name,
 )
-from chargewatch.streams.packed import bulk, execute_packed
+from chargewatch.streams.packed import PackedConnection, bulk
 from chargewatch.v1.events_pb2 import EventEnvelope
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -310,6 +310,8 @@ class EventPublisher:
         if max_len is not None and max_len < 1:
             raise ValueError(f"max_len must be >= 1 or None, got {max_len}")
         self._redis = redis
+        # The batches of `append` (one in flight at a time, from a batcher, as a rule).
+        self._packed = PackedConnection(redis)
         self.partitions = partitions
         self.max_len = max_len
         self.producer = producer
@@ -540,6 +542,10 @@ class EventPublisher:
         # The words above, then five field / value pairs.
         return b"*%d\r\n" % (len(words) + 10) + b"".join(bulk(w) for w in words) + _FIELD_ID
 
+    async def aclose(self) -> None:
+        """Close the connection `append` keeps (the client's pool is the caller's to close)."""
+        await self._packed.aclose()
+
     async def append(self, events: Sequence[PreparedEvent]) -> list[str]:
         """Append prepared events in one round trip on one connection; returns their entry ids in order.
 
@@ -579,7 +585,7 @@ class EventPublisher:
         return entry_ids
 
     async def _send(self, events: Sequence[PreparedEvent]) -> list[str]:
-        replies = await execute_packed(self._redis, b"".join(event.command for event in events), len(events))
+        replies = await self._packed.execute(b"".join(event.command for event in events), len(events))
         refusal = next((reply for reply in replies if isinstance(reply, ResponseError)), None)
         if refusal is not None:
             raise refusal

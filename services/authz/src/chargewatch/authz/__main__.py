@@ -105,6 +105,7 @@ async def serve(settings: AuthzSettings) -> None:
     publisher = EventPublisher(
         hot_redis, partitions=settings.stream_partitions, max_len=settings.stream_max_len, producer="authz"
     )
+    runtime.on_shutdown(publisher.aclose)
     authorizer = Authorizer(
         tokens=token_store,
         cache=token_cache,

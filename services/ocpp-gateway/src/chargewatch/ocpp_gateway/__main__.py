@@ -126,6 +126,8 @@ async def serve(settings: GatewaySettings) -> None:
     runtime.add_worker("ocpp-server", server.run, server.stop)
     runtime.on_shutdown(redis.aclose)
     runtime.on_shutdown(stream_redis.aclose)
+    runtime.on_shutdown(ownership.aclose)
+    runtime.on_shutdown(publisher.aclose)
     runtime.on_shutdown(forwarder.close)
     runtime.on_shutdown(authorize_channel.close)
     runtime.on_shutdown(lambda: authorize_stream.close(None))

@@ -37,7 +37,7 @@ import redis.asyncio as aioredis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.exceptions import NoScriptError, RedisError
 
-from chargewatch.service.redis_client import execute_packed, pack_words
+from chargewatch.service.redis_client import PackedConnection, execute_packed, pack_words
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,14 @@ class StationOwnership:
         # Claims waiting for the next pipeline, and the task sending them.
         self._claims: list[tuple[str, bytes, asyncio.Future[bool]]] = []
         self._claimer: asyncio.Task[None] | None = None
+        # The claims' pipelines (one in flight at a time) on a connection of their own.
+        self._packed = PackedConnection(redis)
         self._releases: list[tuple[str, bytes, asyncio.Future[bool]]] = []
         self._releaser: asyncio.Task[None] | None = None
+
+    async def aclose(self) -> None:
+        """Close the claims' connection (the Redis client is the caller's to close)."""
+        await self._packed.aclose()
 
     @property
     def renew_interval_seconds(self) -> float:
@@ -153,7 +159,7 @@ class StationOwnership:
                 )
                 try:
                     with suppress_instrumentation():
-                        results = await execute_packed(self.redis, commands, len(batch))
+                        results = await self._packed.execute(commands, len(batch))
                 except RedisError as error:
                     results = [error] * len(batch)
                 for (station_id, _, done), result in zip(batch, results, strict=True):

@@ -56,6 +56,7 @@ async def serve(settings: SecurityMonitorSettings) -> None:
         max_len=settings.stream_max_len,
         producer=f"{SERVICE}/{instance}",
     )
+    runtime.on_shutdown(publisher.aclose)
     alerts = AlertBook(collections, publisher)
     policies = PolicyStore(collections)
     await policies.reload()

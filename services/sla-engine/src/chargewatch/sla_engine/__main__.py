@@ -69,6 +69,7 @@ async def serve(settings: SlaEngineSettings) -> None:
         max_len=settings.stream_max_len,
         producer=f"{PRODUCER}/{instance}",
     )
+    runtime.on_shutdown(publisher.aclose)
     stub: telemetry_pb2_grpc.TelemetryAsyncStub | None = None
     # Telemetry authenticates its callers: the engine calls as the platform's service account.
     secret = settings.client_secret.get_secret_value()

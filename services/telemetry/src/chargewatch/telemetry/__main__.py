@@ -50,6 +50,7 @@ async def serve(settings: TelemetrySettings) -> None:
         max_len=settings.stream_max_len,
         producer=f"{PRODUCER}/{instance_name()}",
     )
+    runtime.on_shutdown(publisher.aclose)
     ingest = TelemetryIngest(
         stations,
         meter_store,
