@@ -910,7 +910,7 @@ class ConsumerGroupWorker:
     def _appended(self, appends: list[StreamAppend], added: Any) -> None:
         for append, entry_id in zip(appends, added or (), strict=False):
             if append.family is not None:
-                tel.published.add(1, {tel.FAMILY_LABEL: append.family.value})
+                tel.count_published(append.family.value)
             if append.on_added is not None:
                 append.on_added(text(entry_id))
 

@@ -395,7 +395,7 @@ class EventPublisher:
             fields = self._fields(envelope, traceparent, tracestate)
             entry_id = text(await self._redis.xadd(stream, fields, maxlen=self.max_len, approximate=True))
             span.set_attribute(attrs.MESSAGING_MESSAGE_ID, entry_id)
-        tel.published.add(1, {tel.FAMILY_LABEL: kind.family.value})
+        tel.count_published(kind.family.value)
         return entry_id
 
     async def publish_many(self, envelopes: Iterable[EventEnvelope]) -> list[str]:
@@ -431,7 +431,7 @@ class EventPublisher:
                 pipe.xadd(stream, fields, maxlen=self.max_len, approximate=True)
             entry_ids = [text(entry_id) for entry_id in await pipe.execute()]
         for family, count in Counter(kind.family.value for _, kind, _ in batch).items():
-            tel.published.add(count, {tel.FAMILY_LABEL: family})
+            tel.count_published(family, count)
         return entry_ids
 
     def entry(self, envelope: EventEnvelope) -> tuple[str, dict[FieldT, EncodableT]]:
@@ -445,7 +445,7 @@ class EventPublisher:
     @staticmethod
     def count_published(family: str, count: int) -> None:
         """Add `count` events of a family (`StreamFamily.value`) to the published-events counter."""
-        tel.published.add(count, {tel.FAMILY_LABEL: family})
+        tel.count_published(family, count)
 
     # -- the hot path: prepared events -----------------------------------------------------------
     def prepare(
@@ -581,7 +581,7 @@ class EventPublisher:
             ):
                 entry_ids = await self._send(events)
         for family, count in Counter(event.family for event in events).items():
-            tel.published.add(count, {tel.FAMILY_LABEL: family})
+            tel.count_published(family, count)
         return entry_ids
 
     async def _send(self, events: Sequence[PreparedEvent]) -> list[str]:
