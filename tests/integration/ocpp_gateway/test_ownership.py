@@ -113,6 +113,7 @@ async def test_disconnect_through_another_replica_closes_the_socket_and_frees_th
         async with websockets.connect(
             f"{gateway.url}/CP-OWN-2", subprotocols=["ocpp1.6"], additional_headers=basic("CP-OWN-2", password)
         ) as socket:
+            await held_by(gateway, "CP-OWN-2", "gw-test-1")
             reply = await via_b.Disconnect(
                 gateway_pb2.DisconnectRequest(station_id="CP-OWN-2", reason="quarantined"), timeout=5
             )
@@ -141,6 +142,7 @@ async def test_a_station_connected_nowhere_is_not_connected_on_every_replica(gat
 async def test_a_forwarded_call_is_never_forwarded_again(gateway: Gateway) -> None:
     password = gateway.add_station("CP-OWN-3")
     async with second_replica(gateway) as replica_b, station_on(replica_b, "CP-OWN-3", password) as station:
+        await held_by(gateway, "CP-OWN-3", "gw-test-2")
         async with commands_of(gateway) as via_a:
             # As if another replica had forwarded it here on a stale lease: answered locally.
             with pytest.raises(grpc.aio.AioRpcError) as failed:
@@ -172,6 +174,7 @@ async def test_a_callerror_keeps_its_code_through_forwarding(gateway: Gateway) -
         station_on(gateway, "CP-OWN-4", password, FailingResets),
         commands_of(replica_b) as via_b,
     ):
+        await held_by(gateway, "CP-OWN-4", "gw-test-1")
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await via_b.SendCommand(
                 gateway_pb2.CommandRequest(
