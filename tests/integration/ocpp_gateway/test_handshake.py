@@ -235,3 +235,23 @@ async def test_the_ocpp_port_queues_a_reconnect_storm_s_connections(gateway: Gat
     listing = (await ss.communicate())[0].decode().split()
     somaxconn = int(await asyncio.to_thread(Path("/proc/sys/net/core/somaxconn").read_text))
     assert listing[0] == "LISTEN" and int(listing[2]) == min(4096, somaxconn)
+
+
+async def test_an_open_connection_keeps_no_handshake_header_and_so_no_password(gateway: Gateway) -> None:
+    password = gateway.add_station("CP-HEADERS-1")
+    async with websockets.connect(
+        f"{gateway.url}/CP-HEADERS-1", subprotocols=["ocpp1.6"], additional_headers=basic("CP-HEADERS-1", password)
+    ) as socket:
+        assert socket.subprotocol == "ocpp1.6"
+        session = gateway.registry.get("CP-HEADERS-1")
+        assert session is not None
+        connection: Any = session.socket
+        assert connection.request.path == "/ocpp/CP-HEADERS-1"
+        assert connection.response.status_code == 101
+        assert "Authorization" not in connection.request.headers
+        assert not list(connection.request.headers.raw_items())
+        assert not list(connection.response.headers.raw_items())
+        # Still a working session.
+        await socket.send('[2,"h-1","Heartbeat",{}]')
+        answer = await asyncio.wait_for(socket.recv(), 5)
+        assert '"currentTime"' in str(answer) and str(answer).startswith('[3,"h-1"')

@@ -68,7 +68,7 @@ async def lease(gateway: Gateway, station_id: str) -> dict[str, Any] | None:
 
 
 async def held_by(gateway: Gateway, station_id: str, instance: str) -> dict[str, Any]:
-    """The station's lease once it names `instance`: the session writes it just after the handshake."""
+    """The station's lease once it names `instance` (on a replica the station left, after its renewal)."""
     async with asyncio.timeout(5):
         while True:
             held = await lease(gateway, station_id)

@@ -47,6 +47,8 @@ def test_every_status_of_each_schema_is_mapped() -> None:
 def test_ocpp_datetimes() -> None:
     moment = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
     assert ocpp_datetime(moment) == "2024-05-01T10:00:00.123Z"
+    assert ocpp_datetime(datetime(2024, 5, 1, 10, tzinfo=UTC)) == "2024-05-01T10:00:00.000Z"
+    assert ocpp_datetime(datetime(2024, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)) == "2024-05-01T23:59:59.999Z"
     assert parse_ocpp_datetime("2024-05-01T10:00:00Z") == datetime(2024, 5, 1, 10, tzinfo=UTC)
     assert parse_ocpp_datetime("2024-05-01T12:00:00.5+02:00") == datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=UTC)
     assert parse_ocpp_datetime("2024-05-01T10:00:00") == datetime(2024, 5, 1, 10, tzinfo=UTC)

@@ -40,6 +40,11 @@ def count_published(family: str, count: int = 1) -> None:
     _published_totals[family] += count
 
 
+def count_published_each(families: Iterable[str]) -> None:
+    """Count one event appended per item of `families` (each a `StreamFamily.value`)."""
+    _published_totals.update(families)  # counted in C, no Counter built per batch
+
+
 def _observe_published(_options: CallbackOptions) -> Iterable[Observation]:
     # A copy: the reader's thread collects while the event loop counts.
     return [Observation(total, {FAMILY_LABEL: family}) for family, total in list(_published_totals.items())]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -430,8 +429,7 @@ class EventPublisher:
                     fields = self._fields(envelope, batch_traceparent, batch_tracestate)
                 pipe.xadd(stream, fields, maxlen=self.max_len, approximate=True)
             entry_ids = [text(entry_id) for entry_id in await pipe.execute()]
-        for family, count in Counter(kind.family.value for _, kind, _ in batch).items():
-            tel.count_published(family, count)
+        tel.count_published_each(kind.family.value for _, kind, _ in batch)
         return entry_ids
 
     def entry(self, envelope: EventEnvelope) -> tuple[str, dict[FieldT, EncodableT]]:
@@ -580,8 +578,7 @@ class EventPublisher:
                 attributes=span_attributes,
             ):
                 entry_ids = await self._send(events)
-        for family, count in Counter(event.family for event in events).items():
-            tel.count_published(family, count)
+        tel.count_published_each(event.family for event in events)
         return entry_ids
 
     async def _send(self, events: Sequence[PreparedEvent]) -> list[str]:

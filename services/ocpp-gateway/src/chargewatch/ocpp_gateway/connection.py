@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
 from websockets.frames import CONT, DATA_OPCODES, PONG, Frame
 from websockets.protocol import OPEN, Event
 
@@ -43,6 +45,8 @@ _LENGTH_16_MAX: Final = 0xFFFF
 # Messages queued before reading from the socket pauses, and resumes (as websockets' max_queue).
 _QUEUE_HIGH: Final = 16
 _QUEUE_LOW: Final = 4
+# What the handshake's request and response keep of their headers once the connection is open.
+_NO_HEADERS: Final = Headers()
 
 
 class OcppConnection(ServerConnection):
@@ -52,10 +56,32 @@ class OcppConnection(ServerConnection):
     _waiter: asyncio.Future[None] | None = None
     _fragments: list[bytes] | None = None
     _reading_paused = False
+    # Called when the handshake ends without the connection open (after `process_request` accepted it).
+    on_not_opened: Callable[[OcppConnection], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._messages = deque()
         super().connection_made(transport)
+
+    async def handshake(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().handshake(*args, **kwargs)
+        finally:
+            not_opened = self.on_not_opened
+            if not_opened is not None:
+                self.on_not_opened = None  # not kept for the connection's life
+                # Refused, timed out, or the station left before the answer: no session will follow.
+                if self.protocol.state is not OPEN:
+                    not_opened(self)
+        # Nothing reads the handshake's headers once it is over (the session took the station id,
+        # version and remote address from them). Kept, they would hold the station's Basic
+        # password in memory for the connection's life, and be two dozen objects and about a
+        # kilobyte per station, which every pass of the garbage collector over ten thousand
+        # stations walks again. The path and the status stay.
+        if self.request is not None:
+            self.request.headers = _NO_HEADERS
+        if self.response is not None:
+            self.response.headers = _NO_HEADERS
 
     # -- receiving ---------------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -126,18 +152,19 @@ class OcppConnection(ServerConnection):
             self.acknowledge_pings(bytes(event.data))
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake_reader()
         if len(self._messages) >= _QUEUE_HIGH and not self._reading_paused:
             self._reading_paused = True
             self.transport.pause_reading()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
+    def _wake_reader(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._wake_reader()
 
     # -- sending -----------------------------------------------------------------------------------
     def send_now(self, message: bytes) -> bool:

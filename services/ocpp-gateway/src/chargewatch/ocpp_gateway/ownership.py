@@ -1,9 +1,11 @@
 """Which replica holds a station's socket: a Redis lease per connected station.
 
-When a session is added the replica writes `station -> (instance, gRPC address, session token)`
-with a TTL and renews it while the socket is open; when the session ends the lease is deleted,
-but only if it is still that session's (compare-and-delete in Lua: a station that reconnected
-elsewhere meanwhile keeps its new lease). A replica that dies stops renewing, so its leases
+When a station's handshake is accepted, before its 101 answer, the replica writes `station ->
+(instance, gRPC address, session token)` with a TTL (so a command sent through any replica the
+moment the station is connected finds it), and renews it while the socket is open; when the
+session ends, or its handshake does not complete, the lease is deleted, but only if it is still
+that session's (compare-and-delete in Lua: a station that reconnected elsewhere meanwhile keeps
+its new lease; here, a newer session's claim replaces the value held). A replica that dies stops renewing, so its leases
 expire after the TTL. Redis holds nothing that cannot be rebuilt: every open session writes its
 lease again at the next renewal.
 
@@ -117,6 +119,10 @@ class StationOwnership:
     def held(self) -> list[str]:
         return list(self._held)
 
+    def lease_of(self, station_id: str) -> bytes | None:
+        """The lease value this replica holds for the station (its latest claim), if any."""
+        return self._held.get(station_id)
+
     @property
     def address(self) -> str:
         """The gRPC address other replicas forward this replica's stations' commands to."""
@@ -134,9 +140,13 @@ class StationOwnership:
         # fixed part written once.
         return self._value_head + os.urandom(16).hex().encode() + b'"}'
 
-    async def claim(self, station_id: str) -> bool:
-        """Make this replica the station's owner (the newest connection wins); False when Redis refused."""
-        value = self._lease_value()
+    async def claim(self, station_id: str, lease: bytes | None = None) -> bool:
+        """Make this replica the station's owner (the newest connection wins); False when Redis refused.
+
+        A new lease value unless `lease` is given (a session's own lease, written again). Either way
+        the lease is held, and renewed, even when Redis refused it now.
+        """
+        value = lease or self._lease_value()
         self._held[station_id] = value
         self._claimed_at[station_id] = time.monotonic()
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -175,12 +185,17 @@ class StationOwnership:
                 if not done.done():
                     done.set_result(False)
 
-    async def release(self, station_id: str) -> bool:
-        """Delete the station's lease if it is still ours; True when it was deleted."""
-        value = self._held.pop(station_id, None)
-        self._claimed_at.pop(station_id, None)
-        if value is None:
+    async def release(self, station_id: str, lease: bytes | None = None) -> bool:
+        """Delete the station's lease if it is still ours; True when it was deleted.
+
+        With `lease` (a session's own), only while this replica's latest claim for the station is
+        that one: a newer session's lease, claimed meanwhile, stays.
+        """
+        value = self._held.get(station_id)
+        if value is None or (lease is not None and value != lease):
             return False
+        del self._held[station_id]
+        self._claimed_at.pop(station_id, None)
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._releases.append((station_id, value, done))
         if self._releaser is None:

@@ -105,6 +105,8 @@ class _Accepted:
     remote_address: str
     # SHA-256 (lowercase hex, as authz's certificate registry) of the profile-3 client certificate; else "".
     certificate_sha256: str = ""
+    # The ownership lease claimed for this connection (None without ownership).
+    lease: bytes | None = None
 
 
 class OcppServer:
@@ -134,6 +136,8 @@ class OcppServer:
         self._stop_requested = asyncio.Event()
         self._stopping = False
         self._accepted: weakref.WeakKeyDictionary[ServerConnection, _Accepted] = weakref.WeakKeyDictionary()
+        # Lease releases of abandoned handshakes, referenced until done.
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle (a ServiceRuntime worker: run / stop) ------------------------------------------
     async def start(self) -> None:
@@ -365,10 +369,36 @@ class OcppServer:
                 # few seconds, for stations that read the header.
                 response.headers["Retry-After"] = str(random.randint(1, _MAX_RETRY_AFTER_SECONDS))  # noqa: S311
             return response
+        lease: bytes | None = None
+        if self.ownership is not None:
+            # Before the 101 answer: once the station is connected, any replica can find it.
+            await self.ownership.claim(station_id)
+            lease = self.ownership.lease_of(station_id)
+            assert isinstance(connection, OcppConnection)  # as `_serve` creates them
+            connection.on_not_opened = self._handshake_abandoned
         self._accepted[connection] = _Accepted(
-            decision.identity, version, remote, certificate.sha256 if certificate is not None else ""
+            decision.identity, version, remote, certificate.sha256 if certificate is not None else "", lease
         )
         return None
+
+    def _handshake_abandoned(self, connection: OcppConnection) -> None:
+        """An accepted handshake that did not open (the station left, a timeout): its lease goes."""
+        accepted = self._accepted.pop(connection, None)
+        if accepted is None or accepted.lease is None or self.ownership is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._release_abandoned(accepted.identity.station_id, accepted.lease), name="ownership-abandoned"
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _release_abandoned(self, station_id: str, lease: bytes) -> None:
+        assert self.ownership is not None
+        await self.ownership.release(station_id, lease)
+        live = self.registry.get(station_id)
+        if live is not None and live.lease is not None and self.ownership.lease_of(station_id) is None:
+            # The abandoned claim had replaced the lease of the station's open session: write it back.
+            await self.ownership.claim(station_id, live.lease)
 
     # -- session ----------------------------------------------------------------------------------
     async def _session(self, connection: ServerConnection) -> None:
@@ -385,11 +415,10 @@ class OcppServer:
             connected_at=utc_now(),
             gateway_instance=self.settings.gateway_instance,
         )
+        session.lease = accepted.lease
         previous = self.registry.add(session)
         if previous is not None:
             await self._replace(previous)
-        if self.ownership is not None:
-            await self.ownership.claim(session.station_id)
         version_labels = _VERSION_LABELS[session.version]
         instruments.connection_tally.add(version_labels, 1)
         await self.events.connected(session, client_certificate_sha256=accepted.certificate_sha256)
@@ -409,14 +438,16 @@ class OcppServer:
         try:
             if self._stopping:
                 await session.close(CLOSE_GOING_AWAY, "gateway shutting down")
-            handle, next_message, send = self.dispatcher.handle, connection.next_message, connection.send
+            # Methods called through their objects, not kept as bound methods: three objects per
+            # station for the session's life that each garbage collection would walk.
+            dispatcher = self.dispatcher
             while True:
-                data = await next_message()
+                data = await connection.next_message()
                 session.begin_message()
                 try:
-                    answer = await handle(session, data)
+                    answer = await dispatcher.handle(session, data)
                     if answer is not None and not connection.send_now(answer):
-                        await send(answer, text=True)
+                        await connection.send(answer, text=True)
                 finally:
                     if session.end_message():
                         await session.close_after_answer()
@@ -441,7 +472,7 @@ class OcppServer:
             # Out of service (commands find the station not connected), but finishing: the station's
             # next session, if it connects meanwhile (a drop and an instant reconnect, a storm), waits
             # for this one (`_replace`), so consumers read this disconnection before its connection.
-            owned = self.registry.remove(session)
+            self.registry.remove(session)
             session.fail_pending("connection closed")
             instruments.connection_tally.add(version_labels, -1)
             # Logged before the event is published: whoever sees the event may read the log.
@@ -460,9 +491,9 @@ class OcppServer:
             try:
                 await self.events.disconnected(session, close_code, session.close_cause or close_text)
             finally:
-                # Not a lease a newer session here holds already (one that stopped waiting for this).
-                if owned and self.ownership is not None and self.registry.get(session.station_id) is None:
-                    await self.ownership.release(session.station_id)
+                # Only this session's lease: a newer session of the station here has claimed its own.
+                if self.ownership is not None and session.lease is not None:
+                    await self.ownership.release(session.station_id, session.lease)
                 self.registry.finished(session)
                 session.mark_finished()
 

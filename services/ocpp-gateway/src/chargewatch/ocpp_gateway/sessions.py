@@ -125,6 +125,7 @@ class StationSession:
         "connected_at",
         "gateway_instance",
         "identity",
+        "lease",
         "message_state",
         "registration",
         "remote_address",
@@ -158,6 +159,8 @@ class StationSession:
         self._busy = False
         self._close_after_answer: tuple[int, str] | None = None
         self.close_cause = ""
+        # The ownership lease claimed at its handshake (None without ownership).
+        self.lease: bytes | None = None
         # Set by the server once the session's clean-up (disconnect event included) is done:
         # True, or an Event while someone waits for it.
         self._finished: asyncio.Event | bool = False
