@@ -160,3 +160,25 @@ async def test_a_publish_one_turn_after_another_joins_its_pipeline(redis_client:
     await asyncio.gather(first, second)
     assert publisher.pipelines == 1
     assert await redis_client.xlen(stream_name(StreamFamily.STATUS, 0)) == 2
+
+
+async def test_an_event_nobody_waits_for_keeps_its_place_and_is_logged_when_lost(
+    redis_client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher = EventPublisher(redis_client)
+    batcher = PublishBatcher(publisher)
+    batcher.send(status(publisher, "CP-SOON", 1), "status", "CP-SOON")
+    # Published after it, awaited: once this is in, the one sent before is in too, ahead of it.
+    await batcher.publish([status(publisher, "CP-SOON", 2)])
+    entries = await redis_client.xrange(stream_name(StreamFamily.STATUS, 0))
+    assert [fields[b"id"] for _, fields in entries] == [b"CP-SOON-1", b"CP-SOON-2"]
+
+    away = aioredis.Redis(port=free_port(), socket_connect_timeout=1)
+    dead = PublishBatcher(EventPublisher(away), timeout_seconds=3)
+    with caplog.at_level("ERROR", logger="chargewatch.ocpp_gateway.events"):
+        dead.send(status(publisher, "CP-LOST", 1), "status", "CP-LOST")
+        with pytest.raises(PublishFailed):
+            await dead.publish([status(publisher, "CP-LOST", 2)])
+    await away.aclose()
+    lost = [r for r in caplog.records if r.getMessage() == "could not publish status event"]
+    assert len(lost) == 1 and getattr(lost[0], "station_id", None) == "CP-LOST"

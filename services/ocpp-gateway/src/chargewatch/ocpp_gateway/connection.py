@@ -28,6 +28,8 @@ from websockets.datastructures import Headers
 from websockets.frames import CONT, DATA_OPCODES, PONG, Frame
 from websockets.protocol import OPEN, Event
 
+from chargewatch.ocpp_gateway.keepalive import Keepalive
+
 try:  # websockets' C extension, in its wheels
     from websockets.speedups import apply_mask
 except ImportError:  # pragma: no cover - a build without it
@@ -58,6 +60,8 @@ class OcppConnection(ServerConnection):
     _reading_paused = False
     # Called when the handshake ends without the connection open (after `process_request` accepted it).
     on_not_opened: Callable[[OcppConnection], None] | None = None
+    # The listener's shared keep-alive (set when the handshake is accepted); None: websockets' own task.
+    shared_keepalive: Keepalive | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._messages = deque()
@@ -162,8 +166,17 @@ class OcppConnection(ServerConnection):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def start_keepalive(self) -> None:
+        keepalive = self.shared_keepalive
+        if keepalive is None:
+            super().start_keepalive()
+        elif self.ping_interval is not None:
+            keepalive.add(self)
+
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
+        if self.shared_keepalive is not None:
+            self.shared_keepalive.discard(self)
         self._wake_reader()
 
     # -- sending -----------------------------------------------------------------------------------

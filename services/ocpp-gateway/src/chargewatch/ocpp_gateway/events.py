@@ -81,11 +81,13 @@ class _BatchFuture(asyncio.Future[None]):
 
 
 class _Batch:
-    __slots__ = ("events", "future")
+    __slots__ = ("events", "future", "unattended")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.events: list[PreparedEvent] = []
         self.future = _BatchFuture(loop=loop)
+        # What nobody waits for (`send`): (what, station id) per event, logged if the batch fails.
+        self.unattended: list[tuple[str, str]] | None = None
 
 
 class PublishBatcher:
@@ -124,6 +126,17 @@ class PublishBatcher:
         """Append the events to their streams; returns once Redis has taken them, else raises PublishFailed."""
         await taken(self.submit(events))
 
+    def send(self, event: PreparedEvent, what: str, station_id: str) -> None:
+        """Queue a best-effort event nobody waits for; it is logged if its batch fails.
+
+        It still goes out in order: ahead of everything published after it.
+        """
+        self.submit((event,))
+        batch = self._queue[-1]
+        if batch.unattended is None:
+            batch.unattended = []
+        batch.unattended.append((what, station_id))
+
     def submit(self, events: Sequence[PreparedEvent]) -> asyncio.Future[None]:
         """Queue the events; the future (shared by their batch) is settled once Redis has taken them.
 
@@ -155,6 +168,7 @@ class PublishBatcher:
                     # Cancelled (the loop is closing) counts as not taken, like a Redis error.
                     failure = error if isinstance(error, Exception) else PublishFailed("publishing was cancelled")
                     _settle(batch, failure)
+                    _log_unattended(batch, failure)
                     if not isinstance(error, Exception):
                         raise
                 else:
@@ -162,7 +176,10 @@ class PublishBatcher:
         finally:
             self._flusher = None
             while self._queue:  # only after a cancellation: nobody will send these
-                _settle(self._queue.popleft(), PublishFailed("publishing was cancelled"))
+                batch = self._queue.popleft()
+                cancelled = PublishFailed("publishing was cancelled")
+                _settle(batch, cancelled)
+                _log_unattended(batch, cancelled)
 
 
 class PublishFailed(ConnectionError):
@@ -186,6 +203,11 @@ def _settle(batch: _Batch, error: Exception) -> None:
     batch.future.set_exception(failed)
     # Nobody may be waiting any more (every caller cancelled): do not report "never retrieved".
     batch.future.exception()
+
+
+def _log_unattended(batch: _Batch, error: BaseException) -> None:
+    for what, station_id in batch.unattended or ():
+        log.error("could not publish %s event", what, extra={"station_id": station_id, "error": str(error)})
 
 
 class GatewayEvents:
@@ -294,6 +316,22 @@ class GatewayEvents:
             client_certificate_sha256=client_certificate_sha256,
         )
         await self._best_effort(session.station_id, session.tenant_id, [payload], "connected")
+
+    def connected_soon(self, session: StationSession, *, client_certificate_sha256: str = "") -> None:
+        """As `connected`, without waiting for Redis (a failure is logged): queued, it still reaches
+        the stream ahead of whatever the session publishes next."""
+        payload = self._connection(
+            events_pb2.StationConnection.KIND_CONNECTED,
+            version=session.version,
+            profile=session.identity.security_profile,
+            remote_address=session.remote_address,
+            client_certificate_sha256=client_certificate_sha256,
+        )
+        try:
+            event = self.publisher.prepare(session.station_id, payload, tenant_id=session.tenant_id)
+            self.batcher.send(event, "connected", session.station_id)
+        except Exception:
+            log.exception("could not publish connected event", extra={"station_id": session.station_id})
 
     async def disconnected(self, session: StationSession, close_code: int, reason: str) -> None:
         payload = self._connection(

@@ -48,6 +48,7 @@ from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.connection import OcppConnection
 from chargewatch.ocpp_gateway.dispatch import Dispatcher
 from chargewatch.ocpp_gateway.events import GatewayEvents, SecurityEventType
+from chargewatch.ocpp_gateway.keepalive import Keepalive
 from chargewatch.ocpp_gateway.ocpp_time import utc_now
 from chargewatch.ocpp_gateway.ownership import StationOwnership
 from chargewatch.ocpp_gateway.protocol import OcppVersion
@@ -138,6 +139,12 @@ class OcppServer:
         self._accepted: weakref.WeakKeyDictionary[ServerConnection, _Accepted] = weakref.WeakKeyDictionary()
         # Lease releases of abandoned handshakes, referenced until done.
         self._background: set[asyncio.Task[None]] = set()
+        # Keep-alive pings of every open station connection, from one task (None: no pings).
+        self._keepalive = (
+            Keepalive(settings.ws_ping_interval_seconds, settings.ws_ping_timeout_seconds)
+            if settings.ws_ping_interval_seconds is not None
+            else None
+        )
 
     # -- lifecycle (a ServiceRuntime worker: run / stop) ------------------------------------------
     async def start(self) -> None:
@@ -234,6 +241,8 @@ class OcppServer:
         )
         for listener in servers:
             await listener.wait_closed()
+        if self._keepalive is not None:
+            await self._keepalive.aclose()
         if self._renewals is not None:
             await self._renewals
         if self.ownership is not None:
@@ -369,12 +378,13 @@ class OcppServer:
                 # few seconds, for stations that read the header.
                 response.headers["Retry-After"] = str(random.randint(1, _MAX_RETRY_AFTER_SECONDS))  # noqa: S311
             return response
+        assert isinstance(connection, OcppConnection)  # as `_serve` creates them
+        connection.shared_keepalive = self._keepalive
         lease: bytes | None = None
         if self.ownership is not None:
             # Before the 101 answer: once the station is connected, any replica can find it.
             await self.ownership.claim(station_id)
             lease = self.ownership.lease_of(station_id)
-            assert isinstance(connection, OcppConnection)  # as `_serve` creates them
             connection.on_not_opened = self._handshake_abandoned
         self._accepted[connection] = _Accepted(
             decision.identity, version, remote, certificate.sha256 if certificate is not None else "", lease
@@ -421,7 +431,8 @@ class OcppServer:
             await self._replace(previous)
         version_labels = _VERSION_LABELS[session.version]
         instruments.connection_tally.add(version_labels, 1)
-        await self.events.connected(session, client_certificate_sha256=accepted.certificate_sha256)
+        # Not waited for: the station's boot goes on meanwhile, its events queued behind this one.
+        self.events.connected_soon(session, client_certificate_sha256=accepted.certificate_sha256)
         # One INFO line per session, at its end (with what this one says): formatting a JSON log
         # line is a good part of a handshake's cost in a reconnect storm, and the connection is on
         # the connection stream already.
