@@ -5,9 +5,9 @@ When a station's handshake is accepted, before its 101 answer, the replica write
 moment the station is connected finds it), and renews it while the socket is open; when the
 session ends, or its handshake does not complete, the lease is deleted, but only if it is still
 that session's (compare-and-delete in Lua: a station that reconnected elsewhere meanwhile keeps
-its new lease; here, a newer session's claim replaces the value held). A replica that dies stops renewing, so its leases
-expire after the TTL. Redis holds nothing that cannot be rebuilt: every open session writes its
-lease again at the next renewal.
+its new lease; here, a newer session's claim replaces the value held). A replica that dies
+stops renewing, so its leases expire after the TTL. Redis holds nothing that cannot be rebuilt:
+every open session writes its lease again at the next renewal.
 
 Lease trouble (Redis away) never closes a station's socket; it only makes the station
 unreachable from other replicas until Redis answers again.
@@ -134,7 +134,7 @@ class StationOwnership:
         self._address = address
         self._value_head = orjson.dumps({"instance": self.instance, "address": address, "session": ""})[: -len(b'"}')]
 
-    def _lease_value(self) -> bytes:
+    def new_lease(self) -> bytes:
         """This replica's lease for a new session: instance, address and a session token of its own."""
         # The same JSON as orjson.dumps({"instance": ..., "address": ..., "session": ...}), the
         # fixed part written once.
@@ -146,7 +146,7 @@ class StationOwnership:
         A new lease value unless `lease` is given (a session's own lease, written again). Either way
         the lease is held, and renewed, even when Redis refused it now.
         """
-        value = lease or self._lease_value()
+        value = lease or self.new_lease()
         self._held[station_id] = value
         self._claimed_at[station_id] = time.monotonic()
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()

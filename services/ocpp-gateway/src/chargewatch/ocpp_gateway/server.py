@@ -380,15 +380,16 @@ class OcppServer:
             return response
         assert isinstance(connection, OcppConnection)  # as `_serve` creates them
         connection.shared_keepalive = self._keepalive
-        lease: bytes | None = None
-        if self.ownership is not None:
-            # Before the 101 answer: once the station is connected, any replica can find it.
-            await self.ownership.claim(station_id)
-            lease = self.ownership.lease_of(station_id)
-            connection.on_not_opened = self._handshake_abandoned
+        lease = self.ownership.new_lease() if self.ownership is not None else None
         self._accepted[connection] = _Accepted(
             decision.identity, version, remote, certificate.sha256 if certificate is not None else "", lease
         )
+        if self.ownership is not None:
+            # Before the 101 answer: once the station is connected, any replica can find it. Set
+            # first, so a handshake cut short while the claim is written (the open timeout) still
+            # gives its lease up.
+            connection.on_not_opened = self._handshake_abandoned
+            await self.ownership.claim(station_id, lease)
         return None
 
     def _handshake_abandoned(self, connection: OcppConnection) -> None:
