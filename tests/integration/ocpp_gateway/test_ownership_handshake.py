@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from chargewatch.ocpp_gateway.ownership import lease_key
-from tests.integration.ocpp_gateway.conftest import Gateway, basic
+from tests.integration.ocpp_gateway.conftest import Gateway, basic, gateway_settings, running_gateway
 from tests.integration.ocpp_gateway.test_ownership import (
     LEASE_TTL_SECONDS,
     lease,
@@ -152,3 +152,51 @@ async def test_a_second_handshake_left_before_its_answer_keeps_the_open_session_
         await eventually(restored)
         assert gateway.registry.get("CP-OWN-H3") is session
     await wait_until_released(gateway, "CP-OWN-H3")
+
+
+async def test_a_handshake_that_times_out_while_its_lease_is_written_leaves_no_lease(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = gateway_settings(
+        authz_target=gateway.settings.authz_target,
+        gateway_instance="gw-test-slow",
+        ownership_lease_ttl_seconds=LEASE_TTL_SECONDS,
+        open_timeout_seconds=0.5,
+    )
+    password = gateway.add_station("CP-OWN-H4")
+    async with running_gateway(gateway.authz, gateway.redis, settings) as slow:
+        ownership = slow.server.ownership
+        assert ownership is not None
+        claim = ownership.claim
+
+        async def slow_claim(station_id: str, lease: bytes | None = None) -> bool:
+            # Written, but answered after the handshake's open timeout (a Redis slow to answer).
+            written = await claim(station_id, lease)
+            await asyncio.sleep(2)
+            return written
+
+        monkeypatch.setattr(ownership, "claim", slow_claim)
+        reader, writer = await asyncio.open_connection("127.0.0.1", slow.server.port)
+        headers = {
+            "Host": f"127.0.0.1:{slow.server.port}",
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Protocol": "ocpp1.6",
+            **basic("CP-OWN-H4", password),
+        }
+        request = "GET /ocpp/CP-OWN-H4 HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(request.encode() + b"\r\n")
+        try:
+            # The gateway gives up on the handshake: no answer, the socket closed.
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+        finally:
+            writer.close()
+
+        async def released() -> bool:
+            return "CP-OWN-H4" not in ownership.held() and await lease(gateway, "CP-OWN-H4") is None
+
+        await eventually(released)
+        await asyncio.sleep(LEASE_TTL_SECONDS / 2)  # a renewal later, still gone
+        assert await released()
