@@ -63,6 +63,26 @@ def boot(message_id: str, padding: int = 0) -> bytes:
     )
 
 
+async def send_handshake(
+    port: int, station_id: str, password: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a socket to the gateway's port and send a station's OCPP 1.6 opening handshake on it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Protocol": "ocpp1.6",
+        **basic(station_id, password),
+    }
+    request = f"GET /ocpp/{station_id} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    writer.write(request.encode() + b"\r\n")
+    await writer.drain()
+    return reader, writer
+
+
 class RawStation:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
@@ -70,19 +90,7 @@ class RawStation:
     @classmethod
     async def connect(cls, gateway: Gateway, station_id: str) -> RawStation:
         password = gateway.add_station(station_id)
-        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.server.port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        headers = {
-            "Host": f"127.0.0.1:{gateway.server.port}",
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Sec-WebSocket-Key": key,
-            "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Protocol": "ocpp1.6",
-            **basic(station_id, password),
-        }
-        request = f"GET /ocpp/{station_id} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(request.encode() + b"\r\n")
+        reader, writer = await send_handshake(gateway.server.port, station_id, password)
         response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert response.startswith(b"HTTP/1.1 101"), response
         return cls(reader, writer)

@@ -5,8 +5,6 @@ before its answer, without touching the lease of the station's session still ope
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -15,7 +13,8 @@ from typing import Any
 import pytest
 
 from chargewatch.ocpp_gateway.ownership import lease_key
-from tests.integration.ocpp_gateway.conftest import Gateway, basic, gateway_settings, running_gateway
+from tests.integration.ocpp_gateway.conftest import Gateway, gateway_settings, running_gateway
+from tests.integration.ocpp_gateway.test_frames import send_handshake
 from tests.integration.ocpp_gateway.test_ownership import (
     LEASE_TTL_SECONDS,
     lease,
@@ -59,19 +58,7 @@ async def leave_during_handshake(gateway: Gateway, station_id: str, password: st
     """Send a handshake authz takes a while to accept, and reset the socket before its answer."""
     gateway.authz.delay = AUTHZ_DELAY_SECONDS
     asked = len(gateway.authz.requests)
-    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.server.port)
-    headers = {
-        "Host": f"127.0.0.1:{gateway.server.port}",
-        "Upgrade": "websocket",
-        "Connection": "Upgrade",
-        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Protocol": "ocpp1.6",
-        **basic(station_id, password),
-    }
-    request = f"GET /ocpp/{station_id} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    writer.write(request.encode() + b"\r\n")
-    await writer.drain()
+    reader, writer = await send_handshake(gateway.server.port, station_id, password)
     try:
 
         async def asked_authz() -> bool:
@@ -176,18 +163,7 @@ async def test_a_handshake_that_times_out_while_its_lease_is_written_leaves_no_l
             return written
 
         monkeypatch.setattr(ownership, "claim", slow_claim)
-        reader, writer = await asyncio.open_connection("127.0.0.1", slow.server.port)
-        headers = {
-            "Host": f"127.0.0.1:{slow.server.port}",
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
-            "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Protocol": "ocpp1.6",
-            **basic("CP-OWN-H4", password),
-        }
-        request = "GET /ocpp/CP-OWN-H4 HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(request.encode() + b"\r\n")
+        reader, writer = await send_handshake(slow.server.port, "CP-OWN-H4", password)
         try:
             # The gateway gives up on the handshake: no answer, the socket closed.
             assert await asyncio.wait_for(reader.read(), 5) == b""

@@ -306,20 +306,12 @@ class GatewayEvents:
             client_certificate_sha256=client_certificate_sha256,
         )
 
-    async def connected(self, session: StationSession, *, client_certificate_sha256: str = "") -> None:
-        """`client_certificate_sha256`: the certificate a mutual-TLS (profile 3) station presented."""
-        payload = self._connection(
-            events_pb2.StationConnection.KIND_CONNECTED,
-            version=session.version,
-            profile=session.identity.security_profile,
-            remote_address=session.remote_address,
-            client_certificate_sha256=client_certificate_sha256,
-        )
-        await self._best_effort(session.station_id, session.tenant_id, [payload], "connected")
+    def connected(self, session: StationSession, *, client_certificate_sha256: str = "") -> None:
+        """Queue the station's connection, without waiting for Redis (a failure is logged): batches
+        go in order, so it reaches the stream ahead of whatever the session publishes next.
 
-    def connected_soon(self, session: StationSession, *, client_certificate_sha256: str = "") -> None:
-        """As `connected`, without waiting for Redis (a failure is logged): queued, it still reaches
-        the stream ahead of whatever the session publishes next."""
+        `client_certificate_sha256`: the certificate a mutual-TLS (profile 3) station presented.
+        """
         payload = self._connection(
             events_pb2.StationConnection.KIND_CONNECTED,
             version=session.version,

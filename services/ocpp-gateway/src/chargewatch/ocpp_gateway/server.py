@@ -433,7 +433,7 @@ class OcppServer:
         version_labels = _VERSION_LABELS[session.version]
         instruments.connection_tally.add(version_labels, 1)
         # Not waited for: the station's boot goes on meanwhile, its events queued behind this one.
-        self.events.connected_soon(session, client_certificate_sha256=accepted.certificate_sha256)
+        self.events.connected(session, client_certificate_sha256=accepted.certificate_sha256)
         # One INFO line per session, at its end (with what this one says): formatting a JSON log
         # line is a good part of a handshake's cost in a reconnect storm, and the connection is on
         # the connection stream already.
