@@ -25,9 +25,9 @@ class CountingPublisher(EventPublisher):
 
     pipelines: int = 0
 
-    async def append(self, events: Sequence[PreparedEvent]) -> list[str]:
+    async def append(self, events: Sequence[PreparedEvent], *, entry_ids: bool = True) -> list[str]:
         self.pipelines += 1
-        return await super().append(events)
+        return await super().append(events, entry_ids=entry_ids)
 
 
 def status(publisher: EventPublisher, station: str, connector: int, traceparent: str = "") -> PreparedEvent:
@@ -182,3 +182,14 @@ async def test_an_event_nobody_waits_for_keeps_its_place_and_is_logged_when_lost
     await away.aclose()
     lost = [r for r in caplog.records if r.getMessage() == "could not publish status event"]
     assert len(lost) == 1 and getattr(lost[0], "station_id", None) == "CP-LOST"
+
+
+async def test_append_gives_the_entry_ids_only_when_asked_and_appends_either_way(redis_client: aioredis.Redis) -> None:
+    publisher = EventPublisher(redis_client, producer="test")
+    stream = stream_name(StreamFamily.STATUS, 0)
+    asked = await publisher.append([status(publisher, "CP-IDS", 1), status(publisher, "CP-IDS", 2)])
+    quiet = await publisher.append([status(publisher, "CP-IDS", 3)], entry_ids=False)
+    entries = await redis_client.xrange(stream)
+    assert [entry_id.decode() for entry_id, _ in entries[:2]] == asked
+    assert quiet == []
+    assert [fields[b"id"] for _, fields in entries] == [b"CP-IDS-1", b"CP-IDS-2", b"CP-IDS-3"]

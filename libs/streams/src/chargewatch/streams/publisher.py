@@ -544,8 +544,11 @@ class EventPublisher:
         """Close the connection `append` keeps (the client's pool is the caller's to close)."""
         await self._packed.aclose()
 
-    async def append(self, events: Sequence[PreparedEvent]) -> list[str]:
+    async def append(self, events: Sequence[PreparedEvent], *, entry_ids: bool = True) -> list[str]:
         """Append prepared events in one round trip on one connection; returns their entry ids in order.
+
+        With `entry_ids` False it returns an empty list: a caller that only needs to know Redis
+        took the events saves decoding an id per event.
 
         As with `publish_many`, this is not a transaction: when Redis refuses one command the
         others may have been appended, and the first refusal is raised after every reply is read
@@ -559,7 +562,7 @@ class EventPublisher:
             return []
         sampled = next((event for event in events if event.sampled), None)
         if sampled is None:
-            entry_ids = await self._send(events)
+            ids = await self._send(events, entry_ids)
         else:
             destinations = {event.stream for event in events}
             only = next(iter(destinations)) if len(destinations) == 1 else None
@@ -577,16 +580,16 @@ class EventPublisher:
                 kind=SpanKind.PRODUCER,
                 attributes=span_attributes,
             ):
-                entry_ids = await self._send(events)
+                ids = await self._send(events, entry_ids)
         tel.count_published_each(event.family for event in events)
-        return entry_ids
+        return ids
 
-    async def _send(self, events: Sequence[PreparedEvent]) -> list[str]:
+    async def _send(self, events: Sequence[PreparedEvent], entry_ids: bool = True) -> list[str]:
         replies = await self._packed.execute(b"".join(event.command for event in events), len(events))
         refusal = next((reply for reply in replies if isinstance(reply, ResponseError)), None)
         if refusal is not None:
             raise refusal
-        return [text(reply) for reply in replies]
+        return [text(reply) for reply in replies] if entry_ids else []
 
     # -- internals ------------------------------------------------------------------------------
     def _route(self, envelope: EventEnvelope) -> tuple[EventKind, str]:

@@ -117,6 +117,17 @@ class _Route:
         self.answered = (version.label, action, instruments.OUTCOME_ANSWERED)
 
 
+def _span_attributes(call: Call, session: StationSession) -> dict[str, AttributeValue]:
+    """A message span's attributes (only a recording span asks for them)."""
+    return {
+        attrs.OCPP_ACTION: call.action[:_MAX_ATTRIBUTE_LENGTH],
+        attrs.OCPP_MESSAGE_ID: call.message_id,
+        attrs.OCPP_VERSION: session.version.label,
+        attrs.STATION_ID: session.station_id,
+        attrs.TENANT_ID: session.tenant_id,
+    }
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -196,16 +207,7 @@ class Dispatcher:
             route = self._route(version, call.action)
         action = route.action
 
-        def span_attributes() -> dict[str, AttributeValue]:
-            return {
-                attrs.OCPP_ACTION: call.action[:_MAX_ATTRIBUTE_LENGTH],
-                attrs.OCPP_MESSAGE_ID: call.message_id,
-                attrs.OCPP_VERSION: version.label,
-                attrs.STATION_ID: session.station_id,
-                attrs.TENANT_ID: session.tenant_id,
-            }
-
-        trace = self._tracer.start(route.span_name, span_attributes)
+        trace = self._tracer.start(route.span_name, _span_attributes, call, session)
         span = trace.span
         # The trace becomes the current span context for what reads it (instrumented gRPC and
         # Redis calls, logs); a handler that only publishes is given it explicitly instead.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -163,7 +163,7 @@ class PublishBatcher:
                     # own span would spell out every XADD of the batch, at a cost per message.
                     with suppress_instrumentation():
                         async with asyncio.timeout(self.timeout_seconds):
-                            await self.publisher.append(batch.events)
+                            await self.publisher.append(batch.events, entry_ids=False)
                 except BaseException as error:
                     # Cancelled (the loop is closing) counts as not taken, like a Redis error.
                     failure = error if isinstance(error, Exception) else PublishFailed("publishing was cancelled")
@@ -223,7 +223,7 @@ class GatewayEvents:
         self.batcher = PublishBatcher(publisher, timeout_seconds=publish_timeout_seconds)
 
     # -- from station messages (handlers) ----------------------------------------------------------
-    async def publish(
+    def publish(
         self,
         session: StationSession,
         payload: Payload,
@@ -233,12 +233,14 @@ class GatewayEvents:
         event_id: str | None = None,
         traceparent: str | None = None,
         tracestate: str = "",
-    ) -> None:
-        """Publish one fact about a session's station; raises when Redis does not take it.
+    ) -> Awaitable[None]:
+        """Publish one fact about a session's station; the awaitable raises when Redis does not take it.
 
         `late` marks a fact the station queued while offline; a deterministic `event_id` lets
         consumers drop a fact published twice (a retried transaction message). The trace
-        context is the message's (`traceparent`), else the current span's.
+        context is the message's (`traceparent`), else the current span's. The event is prepared
+        (and queued) at the call; awaiting waits for Redis. Not a coroutine itself: this is every
+        station message's publish, and a coroutine per layer costs a frame made and resumed.
         """
         event = self.publisher.prepare(
             session.station_id,
@@ -250,11 +252,7 @@ class GatewayEvents:
             traceparent=traceparent,
             tracestate=tracestate,
         )
-        # `taken`, inlined: this is every station message's publish.
-        try:
-            await self.batcher.submit((event,))
-        except PublishFailed as failed:
-            raise PublishFailed(str(failed)) from failed.__cause__
+        return taken(self.batcher.submit((event,)))
 
     async def publish_many(
         self,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -51,7 +51,11 @@ _LOW_64: Final = (1 << 64) - 1
 # What TraceIdRatioBased compares the low 64 bits of a trace id with; ALWAYS_ON samples all.
 _ALL: Final = 1 << 64
 
-Attributes = Callable[[], Mapping[str, AttributeValue]]
+_Call = TypeVar("_Call")
+_Session = TypeVar("_Session")
+# The span's attributes from the message and its session; called only for a recording span (a
+# module function and its two arguments, not a closure: no function object made per message).
+Attributes = Callable[[_Call, _Session], Mapping[str, AttributeValue]]
 
 
 class _PresetTraceIds(IdGenerator):
@@ -149,36 +153,38 @@ class MessageTracer:
                 self._bound = bound
                 self._unsampled_flags = f"{_RANDOM_TRACE_ID:02x}"
 
-    def start(self, name: str, attributes: Attributes) -> MessageTrace:
-        """The trace of a message about to be handled; `attributes` is called only for a recording span."""
+    def start(self, name: str, attributes: Attributes[_Call, _Session], call: _Call, session: _Session) -> MessageTrace:
+        """The trace of a message about to be handled; `attributes(call, session)` only for a recording span."""
         if not self._final:
             self._resolve()
         bound = self._bound
         # An empty context (a station's session, as a rule) holds no span: skip looking one up.
         if bound is None or (otel_context.get_current() and trace.get_current_span().get_span_context().is_valid):
-            return self._ordinary(name, attributes)
+            return self._ordinary(name, attributes, call, session)
         # Trace id (the high 128 bits) and span id (the low 64) in one draw, from the same random
         # source as the SDK's RandomIdGenerator.
         bits = random.getrandbits(192)
         trace_id = bits >> 64
         if not trace_id or not bits & _LOW_64:  # an invalid id: one chance in 2**64
-            return self._ordinary(name, attributes)
+            return self._ordinary(name, attributes, call, session)
         if trace_id & _LOW_64 < bound:
             ids = self._ids
             assert ids is not None
             ids.preset = trace_id
             try:
-                span = self._tracer.start_span(name, kind=SpanKind.SERVER, attributes=attributes())
+                span = self._tracer.start_span(name, kind=SpanKind.SERVER, attributes=attributes(call, session))
             finally:
                 ids.preset = None
             return _of_span(span)
         ids_hex = f"{bits:048x}"
         return MessageTrace(f"00-{ids_hex[:32]}-{ids_hex[32:]}-{self._unsampled_flags}", "", None)
 
-    def _ordinary(self, name: str, attributes: Attributes) -> MessageTrace:
+    def _ordinary(
+        self, name: str, attributes: Attributes[_Call, _Session], call: _Call, session: _Session
+    ) -> MessageTrace:
         if not self._sdk:
             return _NO_TRACE  # no SDK: no trace, and events carry no traceparent (as before)
-        span = self._tracer.start_span(name, kind=SpanKind.SERVER, attributes=attributes())
+        span = self._tracer.start_span(name, kind=SpanKind.SERVER, attributes=attributes(call, session))
         return _of_span(span)
 
 

@@ -66,24 +66,24 @@ class CallContext:
         """True for a fact stamped before this session connected (less the tolerance): an offline queue's."""
         return station_time is not None and station_time < self.session.connected_at - self.services.late_tolerance
 
-    async def publish(
+    def publish(
         self,
         payload: Message | EncodedPayload,
         *,
         station_time: datetime | None = None,
         late: bool = False,
         event_id: str | None = None,
-    ) -> None:
-        """Publish a fact about the station; it carries the station's tenant and this call's trace.
+    ) -> Awaitable[None]:
+        """Publish a fact about the station (await the result); it carries the station's tenant and this call's trace.
 
         It is marked late when `late` is given or its station time is older than the session. A
         fact with a deterministic `event_id` is published once: a retry finds it published.
+        Not a coroutine: it hands back the events' own awaitable (one frame less per message).
         """
         if event_id is not None:
-            await self.publish_many([Fact(payload, station_time, late, event_id)])
-            return
+            return self._publish_once(Fact(payload, station_time, late, event_id))
         trace = self.trace
-        await self.events.publish(
+        return self.events.publish(
             self.session,
             payload,
             station_time=station_time,
@@ -91,6 +91,9 @@ class CallContext:
             traceparent=trace.traceparent,
             tracestate=trace.tracestate,
         )
+
+    async def _publish_once(self, fact: Fact) -> None:
+        await self.publish_many([fact])
 
     async def publish_many(
         self, facts: Sequence[Fact], *, published: set[str] | None = None, mark: bool = True
