@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import pytest
 import websockets
 from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, RegistrationStatus
@@ -120,3 +121,35 @@ async def test_boot_status_heartbeat_are_answered_and_published(
         assert root.attributes["ocpp.action"] == action
         assert root.attributes["chargewatch.station.id"] == "CP-16-1"
         assert root.attributes["ocpp.message.id"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trace_ratio_by_action": {"MeterValues": 0.0}}])
+async def test_an_action_traced_at_a_lower_ratio_keeps_an_unsampled_trace_the_others_are_traced(
+    gateway: Gateway, span_exporter: InMemorySpanExporter
+) -> None:
+    password = gateway.add_station("CP-16-TRACE", tenant_id="partner-a")
+    span_exporter.clear()
+    async with station(gateway, "CP-16-TRACE", password) as (client, _):
+        for _ in range(20):
+            await client.call(
+                call.MeterValues(
+                    connector_id=1,
+                    meter_value=[{"timestamp": "2024-05-01T10:00:00Z", "sampledValue": [{"value": "10.5"}]}],
+                ),
+                suppress=False,
+            )
+        await client.call(call.Heartbeat(), suppress=False)
+
+    # Each answer came after its event was on the stream.
+    meters = [e for e in await gateway.events(StreamFamily.METER) if e.station_id == "CP-16-TRACE"]
+    assert len(meters) == 20
+    # Not one of twenty traced (the test's sampler samples everything else); each still carries an
+    # unsampled traceparent, so the consumers make the same decision.
+    flags = [int(e.traceparent.split("-")[3], 16) for e in meters]
+    assert all(flag & 1 == 0 for flag in flags), [e.traceparent for e in meters]
+    mine = [
+        s
+        for s in span_exporter.get_finished_spans()
+        if s.attributes and s.attributes.get("chargewatch.station.id") == "CP-16-TRACE"
+    ]
+    assert [s.name for s in mine] == ["ocpp Heartbeat"]

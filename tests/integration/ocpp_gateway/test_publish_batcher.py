@@ -4,6 +4,7 @@ caller returns only once its entries are in the stream, and failures reach every
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Sequence
 
 import pytest
@@ -82,14 +83,21 @@ async def test_a_redis_that_never_answers_times_out_the_batch() -> None:
     port = server.sockets[0].getsockname()[1]
     client = aioredis.Redis(port=port, socket_timeout=None)
     publisher = EventPublisher(client)
-    batcher = PublishBatcher(publisher, timeout_seconds=0.5)
     try:
-        async with asyncio.timeout(5):
-            results = await asyncio.gather(
-                *(batcher.publish([status(publisher, "CP-MUTE", c)]) for c in range(3)), return_exceptions=True
-            )
-        assert all(isinstance(r, PublishFailed) and isinstance(r.__cause__, TimeoutError) for r in results), results
-        assert len({id(r) for r in results}) == 3  # each caller its own exception
+        depths = []
+        for callers in (3, 30):
+            batcher = PublishBatcher(publisher, timeout_seconds=0.5)
+            async with asyncio.timeout(5):
+                results = await asyncio.gather(
+                    *(batcher.publish([status(publisher, "CP-MUTE", c)]) for c in range(callers)),
+                    return_exceptions=True,
+                )
+            assert len(results) == callers
+            assert all(isinstance(r, PublishFailed) and isinstance(r.__cause__, TimeoutError) for r in results)
+            # The callers share their batch's exception, and none of their frames pile up on it.
+            assert isinstance(results[0], BaseException)
+            depths.append(len(traceback.extract_tb(results[0].__traceback__)))
+        assert depths[0] == depths[1] < 10, depths
     finally:
         await client.aclose()
         server.close()

@@ -7,7 +7,10 @@ from pydantic import ValidationError
 
 from chargewatch.ocpp_gateway.commands import camel_case, command_action, command_arguments
 from chargewatch.ocpp_gateway.config import GatewaySettings
+from chargewatch.ocpp_gateway.dispatch import trace_limits
+from chargewatch.ocpp_gateway.handlers import TABLES
 from chargewatch.ocpp_gateway.protocol import OcppVersion
+from chargewatch.ocpp_gateway.tracing import NO_LIMIT, ratio_limit
 from chargewatch.v1 import gateway_pb2
 
 
@@ -62,3 +65,18 @@ def test_settings_defaults_and_refusals() -> None:
         GatewaySettings(client_secret="changeme")
     for name, field in GatewaySettings.model_fields.items():
         assert field.description, name
+
+
+def test_trace_ratios_per_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert GatewaySettings().trace_ratio_by_action == {"MeterValues": 0.01}
+    monkeypatch.setenv("CW_GATEWAY_TRACE_RATIO_BY_ACTION", '{"MeterValues": 0.001, "Heartbeat": 0}')
+    ratios = GatewaySettings().trace_ratio_by_action
+    assert ratios == {"MeterValues": 0.001, "Heartbeat": 0.0}
+    limits = trace_limits(ratios, TABLES)
+    assert limits == {"MeterValues": ratio_limit(0.001), "Heartbeat": 0}
+    assert 0 < limits["MeterValues"] < ratio_limit(0.01) < NO_LIMIT
+    with pytest.raises(ValidationError, match="between 0 and 1"):
+        GatewaySettings(trace_ratio_by_action={"MeterValues": 1.5})
+    # A misspelt action (or one only the gateway sends) would silently keep the full ratio: refused.
+    with pytest.raises(ValueError, match=r"no station sends: \['MeterValue', 'Reset'\]"):
+        trace_limits({"MeterValue": 0.01, "Reset": 0.5, "TransactionEvent": 0.5}, TABLES)

@@ -192,6 +192,13 @@ class GatewaySettings(ServiceAccountSettings):
         le=4096,
         description="Largest answer kept to re-send to an identical retry (a larger one is handled again)",
     )
+    trace_ratio_by_action: dict[str, float] = Field(
+        default_factory=lambda: {"MeterValues": 0.01},
+        description="Share of a station action's messages traced, capping the tracer's own ratio "
+        "(OTEL_TRACES_SAMPLER_ARG) for that action; MeterValues, most of the traffic, one in a hundred by default "
+        '(JSON object in the environment, e.g. {"MeterValues": 0.01, "Heartbeat": 0}; {} traces every action at '
+        "the tracer's ratio)",
+    )
 
     @field_validator("ocpp_path_prefix")
     @classmethod
@@ -215,6 +222,15 @@ class GatewaySettings(ServiceAccountSettings):
     @property
     def tls_enabled(self) -> bool:
         return self.tls_certificate_file is not None
+
+    @field_validator("trace_ratio_by_action")
+    @classmethod
+    def _trace_ratios(cls, value: dict[str, float]) -> dict[str, float]:
+        # Which actions a station may send is the dispatcher's to check (it knows the handler tables).
+        wrong = {action: ratio for action, ratio in value.items() if not 0.0 <= ratio <= 1.0}
+        if wrong:
+            raise ValueError(f"trace ratios are between 0 and 1: {wrong}")
+        return value
 
     @field_validator("ocpp_subprotocols")
     @classmethod

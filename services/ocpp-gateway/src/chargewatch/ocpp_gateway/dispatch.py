@@ -2,8 +2,9 @@
 check, route, validate, handle, validate, answer.
 
 Every CALL starts a trace, a SERVER span `ocpp {action}` when the sampler samples it (see
-`tracing`); each event it publishes carries its traceparent, so consumers' spans descend from it
-(or, unsampled, make the same decision). Every message a station gets wrong is answered with the
+`tracing`; `trace_ratio_by_action` samples an action less often); each event it publishes
+carries its traceparent, so consumers' spans descend from it (or, unsampled, make the same
+decision). Every message a station gets wrong is answered with the
 CALLERROR its version prescribes, recorded on the security stream, and the socket stays up.
 
 Robustness, per session and in memory only (a few hundred bytes per station):
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Final
 
@@ -41,6 +43,8 @@ from chargewatch.ocpp_gateway.handlers.base import Services
 from chargewatch.ocpp_gateway.handlers.common import registry_status
 from chargewatch.ocpp_gateway.protocol import (
     Call,
+    CallError,
+    CallResult,
     ErrorKind,
     FrameError,
     OcppError,
@@ -52,7 +56,7 @@ from chargewatch.ocpp_gateway.protocol import (
 )
 from chargewatch.ocpp_gateway.replay import Seen, call_fingerprint
 from chargewatch.ocpp_gateway.sessions import StationSession
-from chargewatch.ocpp_gateway.tracing import MessageTrace, MessageTracer
+from chargewatch.ocpp_gateway.tracing import NO_LIMIT, MessageTrace, MessageTracer, ratio_limit
 from chargewatch.ocpp_gateway.transactions import TransactionStore
 from chargewatch.ocpp_gateway.validation import Checks, check, schemas
 from chargewatch.v1 import common_pb2
@@ -93,7 +97,17 @@ tally = instruments.tally.add
 class _Route:
     """How one action of one version is handled: looked up once per message, worked out once per action."""
 
-    __slots__ = ("action", "answered", "handler", "known", "publishes_only", "request", "response", "span_name")
+    __slots__ = (
+        "action",
+        "answered",
+        "handler",
+        "known",
+        "publishes_only",
+        "request",
+        "response",
+        "span_name",
+        "trace_limit",
+    )
 
     def __init__(
         self,
@@ -104,6 +118,7 @@ class _Route:
         publishes_only: bool,
         request: Checks | None,
         response: Checks | None,
+        trace_limit: int = NO_LIMIT,
     ) -> None:
         # The action as metrics and span names see it ("unknown" for any action OCPP does not define).
         self.action = action
@@ -113,6 +128,8 @@ class _Route:
         self.request = request
         self.response = response
         self.span_name = f"ocpp {action}"
+        # What MessageTracer.start samples this action's messages under.
+        self.trace_limit = trace_limit
         # The `messages` key of an answered call.
         self.answered = (version.label, action, instruments.OUTCOME_ANSWERED)
 
@@ -126,6 +143,16 @@ def _span_attributes(call: Call, session: StationSession) -> dict[str, Attribute
         attrs.STATION_ID: session.station_id,
         attrs.TENANT_ID: session.tenant_id,
     }
+
+
+def trace_limits(ratios: Mapping[str, float], tables: Mapping[OcppVersion, HandlerTable]) -> dict[str, int]:
+    """`MessageTracer.start`'s limit per action from `trace_ratio_by_action`; an action no station sends is refused."""
+    sent = frozenset[str]().union(*(table.station_actions for table in tables.values()))
+    unknown = sorted(set(ratios) - sent)
+    if unknown:
+        # A misspelt action would silently be traced at the sampler's full ratio.
+        raise ValueError(f"trace_ratio_by_action names actions no station sends: {unknown}")
+    return {action: ratio_limit(ratio) for action, ratio in ratios.items()}
 
 
 class Dispatcher:
@@ -146,34 +173,45 @@ class Dispatcher:
         self._rate_reported: dict[str, float] = {}
         self._tracer = MessageTracer(__name__)
         self._routes: dict[OcppVersion, dict[str, _Route]] = {}
+        self._trace_limits = trace_limits(settings.trace_ratio_by_action, self.tables)
 
     def warm(self) -> None:
         """Compile the validators of every handled action (and of the commands) before serving."""
         for version, table in self.tables.items():
             schemas(version).warm(table.handlers)
 
-    async def handle(self, session: StationSession, data: bytes | str) -> bytes | None:
-        """Handle one message; returns the frame to answer with (None for a station's answer to us)."""
+    def handle(self, session: StationSession, data: bytes | str) -> Awaitable[bytes | None]:
+        """Handle one message; the awaitable gives the frame to answer with (None for a station's answer to us).
+
+        Not a coroutine itself: a CALL's handling is the coroutine handed back (one frame less to
+        make and to resume through on every message).
+        """
         try:
             frame = parse_frame(data)
         except FrameError as error:
-            # Garbage costs a token too, and past the limit it earns no InvalidMessage event each.
-            if not self._admit(session):
-                return await self._rate_limited(session, error.message_id)
-            self._count(session.version, instruments.UNKNOWN_ACTION, error_code(error.kind, session.version))
-            await self._invalid_message(session, error, message_id=error.message_id, action="")
-            return encode_error(error.message_id, error, session.version)
+            return self._unreadable(session, error)
         if type(frame) is Call:
             if not self._admit(session):
-                return await self._rate_limited(session, frame.message_id)
-            return await self._call(session, frame)
+                return self._rate_limited(session, frame.message_id)
+            return self._call(session, frame)
+        return self._answer(session, frame)  # type: ignore[arg-type]  # a CallResult or a CallError
+
+    async def _unreadable(self, session: StationSession, error: FrameError) -> bytes:
+        # Garbage costs a token too, and past the limit it earns no InvalidMessage event each.
+        if not self._admit(session):
+            return await self._rate_limited(session, error.message_id)
+        self._count(session.version, instruments.UNKNOWN_ACTION, error_code(error.kind, session.version))
+        await self._invalid_message(session, error, message_id=error.message_id, action="")
+        return encode_error(error.message_id, error, session.version)
+
+    async def _answer(self, session: StationSession, frame: CallResult | CallError) -> None:
+        """A station's answer to a call of ours."""
         action = session.pending_action(frame.message_id) or instruments.UNKNOWN_ACTION
-        matched = session.resolve(frame)  # type: ignore[arg-type]  # a CallResult or a CallError
+        matched = session.resolve(frame)
         outcome = instruments.OUTCOME_RESULT if matched else instruments.OUTCOME_UNMATCHED
         self._count(session.version, action, outcome)
         if not matched:
             log.debug("answer to no pending call", extra={"station_id": session.station_id})
-        return None
 
     def _route(self, version: OcppVersion, action: str) -> _Route:
         """What handling `action` takes, worked out once per known action (unknown ones share one)."""
@@ -196,6 +234,7 @@ class Dispatcher:
             table.publishes_only(action),
             schema_set.checks(action, response=False) if handler is not None else None,
             schema_set.checks(action, response=True) if handler is not None else None,
+            self._trace_limits.get(action, NO_LIMIT),
         )
         return route
 
@@ -207,7 +246,7 @@ class Dispatcher:
             route = self._route(version, call.action)
         action = route.action
 
-        trace = self._tracer.start(route.span_name, _span_attributes, call, session)
+        trace = self._tracer.start(route.span_name, _span_attributes, call, session, route.trace_limit)
         span = trace.span
         # The trace becomes the current span context for what reads it (instrumented gRPC and
         # Redis calls, logs); a handler that only publishes is given it explicitly instead.

@@ -73,7 +73,9 @@ class _BatchFuture(asyncio.Future[None]):
 
     Shared, it must not be cancelled by one waiter's cancellation (a station's session ending):
     `cancel` is refused, and a cancelled waiter is cancelled once the batch is settled, within
-    the publish timeout. One future per batch instead of one per publish.
+    the publish timeout. One future per batch instead of one per publish. Every waiter of a failed
+    batch gets the same PublishFailed; the waiters' frames do not pile up on it (a future raises
+    its exception from the traceback it was set with, every time).
     """
 
     def cancel(self, msg: object | None = None) -> bool:
@@ -124,7 +126,7 @@ class PublishBatcher:
 
     async def publish(self, events: Sequence[PreparedEvent]) -> None:
         """Append the events to their streams; returns once Redis has taken them, else raises PublishFailed."""
-        await taken(self.submit(events))
+        await self.submit(events)
 
     def send(self, event: PreparedEvent, what: str, station_id: str) -> None:
         """Queue a best-effort event nobody waits for; it is logged if its batch fails.
@@ -140,7 +142,7 @@ class PublishBatcher:
     def submit(self, events: Sequence[PreparedEvent]) -> asyncio.Future[None]:
         """Queue the events; the future (shared by their batch) is settled once Redis has taken them.
 
-        Await it through `taken`, which gives each caller its own PublishFailed.
+        Awaiting it raises PublishFailed when Redis did not take the batch.
         """
         queue = self._queue
         batch = queue[-1] if queue else None
@@ -184,15 +186,6 @@ class PublishBatcher:
 
 class PublishFailed(ConnectionError):
     """Redis did not take a batch of events; `__cause__` says why (a Redis error, a timeout...)."""
-
-
-async def taken(future: asyncio.Future[None]) -> None:
-    """Wait for a batch's future; a failure is raised as this caller's own PublishFailed."""
-    try:
-        await future
-    except PublishFailed as failed:
-        # One exception per caller: a shared one would collect every caller's traceback.
-        raise PublishFailed(str(failed)) from failed.__cause__
 
 
 def _settle(batch: _Batch, error: Exception) -> None:
@@ -239,8 +232,8 @@ class GatewayEvents:
         `late` marks a fact the station queued while offline; a deterministic `event_id` lets
         consumers drop a fact published twice (a retried transaction message). The trace
         context is the message's (`traceparent`), else the current span's. The event is prepared
-        (and queued) at the call; awaiting waits for Redis. Not a coroutine itself: this is every
-        station message's publish, and a coroutine per layer costs a frame made and resumed.
+        (and queued) at the call; awaiting waits for Redis. Not a coroutine: this is every station
+        message's publish, and a coroutine per layer costs a frame made, and resumed through.
         """
         event = self.publisher.prepare(
             session.station_id,
@@ -252,7 +245,7 @@ class GatewayEvents:
             traceparent=traceparent,
             tracestate=tracestate,
         )
-        return taken(self.batcher.submit((event,)))
+        return self.batcher.submit((event,))
 
     async def publish_many(
         self,

@@ -11,10 +11,16 @@ without 'sampled'>"), which its events carry so every consumer makes the same de
 nothing else. `MessageTrace.activate` makes it the current span context when the handler does
 more than publish (a gRPC call, Redis commands), so those follow the decision too.
 
+A kind of message may be traced less often than the sampler's ratio (`start`'s `limit`, from
+`ratio_limit`): MeterValues are most of a gateway's traffic and the least telling of its traces, and
+a sampled span costs the gateway about ten unsampled messages' work (and the collector its export).
+The limit lowers the bound the trace id is compared with, so whatever it samples the SDK's sampler
+samples too; it can never raise the sampler's ratio.
+
 This applies to the SDK's samplers that decide a root span on its trace id (always on, always
 off, trace id ratio, each under ParentBased) with its random id generator. With anything else
 (a sampler that reads span attributes, a custom id generator) or a parent span already current,
-every message takes the SDK's ordinary path.
+every message takes the SDK's ordinary path, and limits do not apply.
 """
 
 from __future__ import annotations
@@ -56,6 +62,15 @@ _Session = TypeVar("_Session")
 # The span's attributes from the message and its session; called only for a recording span (a
 # module function and its two arguments, not a closure: no function object made per message).
 Attributes = Callable[[_Call, _Session], Mapping[str, AttributeValue]]
+# `start`'s limit when the sampler's ratio stands.
+NO_LIMIT: Final = _ALL
+
+
+def ratio_limit(ratio: float) -> int:
+    """`start`'s limit for tracing at most `ratio` (0 to 1) of a kind of message (TraceIdRatioBased's bound)."""
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"a trace ratio is between 0 and 1, not {ratio}")
+    return TraceIdRatioBased.get_bound_for_rate(ratio)
 
 
 class _PresetTraceIds(IdGenerator):
@@ -147,14 +162,28 @@ class MessageTracer:
         tracer = self._tracer
         if isinstance(provider, SdkTracerProvider) and isinstance(tracer, SdkTracer):
             bound = _root_bound(provider.sampler)
-            if bound is not None and type(tracer.id_generator) is RandomIdGenerator:
-                self._ids = _PresetTraceIds(tracer.id_generator)
-                tracer.id_generator = self._ids
+            ids = tracer.id_generator
+            # The provider hands every MessageTracer of a scope the same SDK tracer: another one (a
+            # second dispatcher in the process) may have installed the preset ids already.
+            if bound is not None and type(ids) is RandomIdGenerator:
+                ids = tracer.id_generator = _PresetTraceIds(ids)
+            if bound is not None and type(ids) is _PresetTraceIds and type(ids.inner) is RandomIdGenerator:
+                self._ids = ids
                 self._bound = bound
                 self._unsampled_flags = f"{_RANDOM_TRACE_ID:02x}"
 
-    def start(self, name: str, attributes: Attributes[_Call, _Session], call: _Call, session: _Session) -> MessageTrace:
-        """The trace of a message about to be handled; `attributes(call, session)` only for a recording span."""
+    def start(
+        self,
+        name: str,
+        attributes: Attributes[_Call, _Session],
+        call: _Call,
+        session: _Session,
+        limit: int = NO_LIMIT,
+    ) -> MessageTrace:
+        """The trace of a message about to be handled; `attributes(call, session)` only for a recording span.
+
+        `limit` (from `ratio_limit`) traces fewer of these messages than the sampler would.
+        """
         if not self._final:
             self._resolve()
         bound = self._bound
@@ -167,7 +196,7 @@ class MessageTracer:
         trace_id = bits >> 64
         if not trace_id or not bits & _LOW_64:  # an invalid id: one chance in 2**64
             return self._ordinary(name, attributes, call, session)
-        if trace_id & _LOW_64 < bound:
+        if trace_id & _LOW_64 < bound and trace_id & _LOW_64 < limit:
             ids = self._ids
             assert ids is not None
             ids.preset = trace_id

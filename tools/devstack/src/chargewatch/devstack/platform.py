@@ -280,7 +280,12 @@ class Platform:
                 f"{prefix}OPS_PORT": str(ports.ops(service)),
             }
         if service == "ocpp-gateway":
-            env |= {f"{prefix}OCPP_HOST": "127.0.0.1", f"{prefix}OCPP_PORT": str(ports.ocpp)}
+            # Locally every message is traced, MeterValues too (a deployment traces those less often).
+            env |= {
+                f"{prefix}OCPP_HOST": "127.0.0.1",
+                f"{prefix}OCPP_PORT": str(ports.ocpp),
+                f"{prefix}TRACE_RATIO_BY_ACTION": "{}",
+            }
         for name, value in targets.items():
             env[f"{prefix}{name}"] = value
         if service == "authz":
