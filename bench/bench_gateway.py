@@ -18,8 +18,9 @@ authz is a stand-in answering AuthenticateStation from memory over a real gRPC s
 (`bench.gateway_authz`; real authz verifies Argon2 hashes, which is authz's cost, not the
 gateway's). The gateway runs with its Helm chart's trace sampling and its own default ratio per
 action (one message in ten traced end to end with a recorded span, MeterValues one in a hundred;
-the others carry their unsampled trace context); no exporter is configured. The gateway's per-station rate limit is raised for the benchmark (each station keeps
-one call in flight, far above the 10/s a real station is allowed); the bucket is still checked.
+the others carry their unsampled trace context); no exporter is configured. The gateway's
+per-station rate limit is raised for the benchmark (each station keeps one call in flight, far
+above the 10/s a real station is allowed); the bucket is still checked.
 
 Per run, each server in turn (gateway, bare, `ocpp` CSMS: the two the tightest ratio compares
 follow each other): a fresh process; 10,000 stations connect and boot at once (at most
