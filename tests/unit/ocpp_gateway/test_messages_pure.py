@@ -55,7 +55,7 @@ def read(meter_values: list[dict[str, Any]], registers: RegisterMemory | None = 
         connector_id=1,
         transaction_id="7",
         registers=registers if registers is not None else RegisterMemory(),
-        received_at=NOW,
+        received_ns=int(NOW.timestamp()) * 1_000_000_000,
         limits=LIMITS,
     )
 

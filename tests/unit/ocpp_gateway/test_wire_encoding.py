@@ -284,7 +284,7 @@ def test_the_meter_values_bytes_are_what_protobuf_serialises(seed: int) -> None:
         meter_values,
         v16=v16,
         registers=RegisterMemory(),
-        received_at=RECEIVED,
+        received_ns=int(RECEIVED.timestamp()) * 1_000_000_000,
         limits=MeterLimits(clock_skew_seconds=1e9, max_power_watts=1e12),
         **place,  # type: ignore[arg-type]
     )

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Mapping
-from datetime import UTC, datetime
 from typing import Final
 
 from opentelemetry import context as otel_context
@@ -277,7 +276,7 @@ class Dispatcher:
             fast, full = route.request  # type: ignore[misc]  # set with the handler
             if fast is None or not fast(payload):
                 check(full, payload)
-            context = CallContext(session, call, self.events, settings, datetime.now(UTC), self.services, trace)
+            context = CallContext(session, call, self.events, settings, time.time_ns(), self.services, trace)
             response = await handler(context, payload)
             fast, full = route.response  # type: ignore[misc]
             if fast is None or not fast(response):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from chargewatch.ocpp_gateway.ocpp_time import parse_ocpp_datetime
@@ -314,10 +314,13 @@ def read_meter_values(
     connector_id: int,
     transaction_id: str,
     registers: RegisterMemory,
-    received_at: datetime,
+    received_ns: int,
     limits: MeterLimits,
 ) -> MeterReading:
-    """Normalise every sampled value of `meter_values` (1.6 or 2.0.1 shape) and flag what looks wrong."""
+    """Normalise every sampled value of `meter_values` (1.6 or 2.0.1 shape) and flag what looks wrong.
+
+    `received_ns`: when the message arrived, in nanoseconds since the epoch (`time.time_ns()`).
+    """
     parts: list[bytes] = []
     if evse_id:
         parts.append(_MV_EVSE + varint(evse_id))
@@ -330,14 +333,14 @@ def read_meter_values(
     backwards = skewed = implausible = unreadable = False
     first_time: datetime | None = None
     energy_wh: float | None = None
-    received_seconds, received_nanos = _timestamp_parts(received_at)
+    received_seconds, received_nanos = divmod(received_ns, 1_000_000_000)
     received_ts = received_seconds + received_nanos / 1e9
     max_power = limits.max_power_watts
     samples = 0
     for meter_value in meter_values:
         moment = parse_ocpp_datetime(meter_value.get("timestamp"))
         if moment is None:
-            moment = received_at
+            moment = _EPOCH + timedelta(microseconds=received_ns // 1000)
             seconds, nanos = received_seconds, received_nanos
         else:
             seconds, nanos = _timestamp_parts(moment)

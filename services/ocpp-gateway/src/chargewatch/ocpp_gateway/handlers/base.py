@@ -57,7 +57,8 @@ class CallContext:
     call: Call
     events: GatewayEvents
     settings: GatewaySettings
-    received_at: datetime
+    # When the message arrived: nanoseconds since the epoch (time.time_ns()).
+    received_ns: int
     services: Services
     # The message's trace: its events carry this traceparent.
     trace: MessageTrace

@@ -122,7 +122,7 @@ async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
         connector_id=connector_id,
         transaction_id="" if transaction is None else str(transaction),
         registers=ctx.session.message_state.registers,
-        received_at=ctx.received_at,
+        received_ns=ctx.received_ns,
         limits=ctx.services.meter_limits,
     )
     await ctx.publish(reading.payload, station_time=reading.station_time)
@@ -197,7 +197,7 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
             connector_id=connector_id,
             transaction_id=transaction_id,
             registers=ctx.session.message_state.registers,
-            received_at=ctx.received_at,
+            received_ns=ctx.received_ns,
             limits=ctx.services.meter_limits,
         )
         if reading.sample_count or reading.quality_flags:

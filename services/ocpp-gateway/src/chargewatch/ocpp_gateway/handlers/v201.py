@@ -128,7 +128,7 @@ async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
         connector_id=0,
         transaction_id="",
         registers=ctx.session.message_state.registers,
-        received_at=ctx.received_at,
+        received_ns=ctx.received_ns,
         limits=ctx.services.meter_limits,
     )
     await ctx.publish(reading.payload, station_time=reading.station_time)
@@ -174,7 +174,7 @@ async def transaction_event(ctx: CallContext, payload: Payload) -> Payload:
             connector_id=connector_id,
             transaction_id=transaction_id,
             registers=ctx.session.message_state.registers,
-            received_at=ctx.received_at,
+            received_ns=ctx.received_ns,
             limits=ctx.services.meter_limits,
         )
         facts.append(
