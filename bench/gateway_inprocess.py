@@ -81,13 +81,8 @@ async def _handle_messages(redis_url: str, per_session: int) -> float:
     dispatcher = Dispatcher(
         settings,
         events,
-        authorizer=Authorizer(
-            AuthorizeChannel(authz_pb2_grpc.AuthzStub(authz_channel)),
-            redis,
-            events,
-            deadline_seconds=settings.authorize_deadline_seconds,
-            offline_policy=settings.offline_authorization_policy,
-            known_token_hours=settings.offline_known_token_hours,
+        authorizer=Authorizer.from_settings(
+            AuthorizeChannel(authz_pb2_grpc.AuthzStub(authz_channel)), redis, events, settings
         ),
         transactions=TransactionStore(redis, retention_hours=settings.transaction_retention_hours),
     )

@@ -263,14 +263,7 @@ async def running_gateway(
         dispatcher=Dispatcher(
             settings,
             events,
-            authorizer=Authorizer(
-                authorize_channel,
-                redis_client,
-                events,
-                deadline_seconds=settings.authorize_deadline_seconds,
-                offline_policy=settings.offline_authorization_policy,
-                known_token_hours=settings.offline_known_token_hours,
-            ),
+            authorizer=Authorizer.from_settings(authorize_channel, redis_client, events, settings),
             transactions=TransactionStore(redis_client, retention_hours=settings.transaction_retention_hours),
         ),
         registry=registry,

@@ -87,14 +87,7 @@ async def serve(settings: GatewaySettings) -> None:
         dispatcher=Dispatcher(
             settings,
             events,
-            authorizer=Authorizer(
-                authorize_channel,
-                redis,
-                events,
-                deadline_seconds=settings.authorize_deadline_seconds,
-                offline_policy=settings.offline_authorization_policy,
-                known_token_hours=settings.offline_known_token_hours,
-            ),
+            authorizer=Authorizer.from_settings(authorize_channel, redis, events, settings),
             transactions=TransactionStore(redis, retention_hours=settings.transaction_retention_hours),
         ),
         registry=registry,

@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 import redis.asyncio as aioredis
 
 from chargewatch.ocpp_gateway.authz_stream import AuthorizeChannel, AuthorizeFailed
+from chargewatch.ocpp_gateway.config import GatewaySettings
 from chargewatch.ocpp_gateway.events import GatewayEvents
 from chargewatch.ocpp_gateway.ocpp_time import ocpp_datetime
 from chargewatch.ocpp_gateway.sessions import StationSession
@@ -113,6 +114,20 @@ class Authorizer:
         self.deadline_seconds = deadline_seconds
         self.offline_policy = offline_policy
         self.known_token_ttl = max(1, int(known_token_hours * 3600))
+
+    @classmethod
+    def from_settings(
+        cls, authz: AuthorizeChannel, redis: aioredis.Redis, events: GatewayEvents, settings: GatewaySettings
+    ) -> Authorizer:
+        """The authorizer with the gateway's deadline, offline policy and known-token window."""
+        return cls(
+            authz,
+            redis,
+            events,
+            deadline_seconds=settings.authorize_deadline_seconds,
+            offline_policy=settings.offline_authorization_policy,
+            known_token_hours=settings.offline_known_token_hours,
+        )
 
     async def authorize(self, session: StationSession, request: TokenRequest) -> Authorization:
         """authz's decision on a token at the session's station, or the offline policy's."""

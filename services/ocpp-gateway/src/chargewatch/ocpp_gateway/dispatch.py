@@ -4,8 +4,8 @@ check, route, validate, handle, validate, answer.
 Every CALL starts a trace, a SERVER span `ocpp {action}` when the sampler samples it (see
 `tracing`; `trace_ratio_by_action` samples an action less often); each event it publishes
 carries its traceparent, so consumers' spans descend from it (or, unsampled, make the same
-decision). Every message a station gets wrong is answered with the
-CALLERROR its version prescribes, recorded on the security stream, and the socket stays up.
+decision). Every message a station gets wrong is answered with the CALLERROR its version
+prescribes, recorded on the security stream, and the socket stays up.
 
 Robustness, per session and in memory only (a few hundred bytes per station):
 - a token bucket per station; a CALL beyond it is answered GenericError "rate limit exceeded".

@@ -196,7 +196,8 @@ class MessageTracer:
         trace_id = bits >> 64
         if not trace_id or not bits & _LOW_64:  # an invalid id: one chance in 2**64
             return self._ordinary(name, attributes, call, session)
-        if trace_id & _LOW_64 < bound and trace_id & _LOW_64 < limit:
+        low = trace_id & _LOW_64  # what the SDK's ratio sampler compares
+        if low < bound and low < limit:
             ids = self._ids
             assert ids is not None
             ids.preset = trace_id
